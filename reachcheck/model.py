@@ -1,0 +1,329 @@
+"""The data reachcheck passes between its layers: observations, anomalies, results.
+
+Rules of this module:
+1. Everything here is a frozen, slotted dataclass of plain values (str, int, float, bool, None,
+   tuples and str-keyed dicts of those). No IO, no clocks, no imports beyond the stdlib.
+2. Probes *produce* observations; analysis *consumes* them and produces `Anomaly` and the verdict;
+   renderers only read `SiteResult`. Nothing here decides anything.
+3. Every type round-trips through JSON (`to_json` / `from_json`), so a saved run can be re-judged
+   by the analysis exactly as the live run was. Field names are the JSON contract
+   (`schema: "reachcheck/1"`); renaming one is an incompatible change.
+
+Error names are OONI-style snake_case strings (see `probes/errors.py`): `timeout`, `refused`,
+`reset`, `eof`, `unreachable`, `cert_invalid`, `cert_hostname`, `cert_unknown_ca`, ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA = "reachcheck/1"
+
+Stage = Literal["dns", "tcp", "tls", "http"]
+Verdict = Literal[
+    "accessible",
+    "dns_blocked",
+    "tcp_blocked",
+    "tls_blocked",
+    "http_blocked",
+    "site_down",
+    "inconclusive",
+]
+VERDICTS: tuple[str, ...] = typing.get_args(Verdict)
+BLOCKED_VERDICTS: frozenset[str] = frozenset(
+    {"dns_blocked", "tcp_blocked", "tls_blocked", "http_blocked"}
+)
+Confidence = Literal["confirmed", "likely", "none"]
+
+# Which role a DNS resolver plays in the judgement.
+#  system:    the nameservers from the OS configuration (what the user's browser would ask)
+#  probe:     extra UDP resolvers given with --resolver (ISP / public resolvers seen from here)
+#  injection: an address that runs no DNS service; any answer from it is forged on the path
+#  control:   DNS-over-HTTPS resolvers an on-path injector cannot forge
+DnsRole = Literal["system", "probe", "injection", "control"]
+
+
+# --------------------------------------------------------------------------------------- DNS
+
+
+@dataclass(frozen=True, slots=True)
+class DnsResponse:
+    """One DNS response as it arrived (UDP may bring several per query: injection)."""
+
+    arrived_ms: float  # since the query was sent
+    rcode: str  # "NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", ... or "MALFORMED"
+    addresses: tuple[str, ...] = ()  # A/AAAA answers of the asked type, in wire order
+    cnames: tuple[str, ...] = ()  # CNAME targets in the answer section, lowercase, no dot
+    ttls: tuple[int, ...] = ()  # TTL of each address record, same order as `addresses`
+    has_opt: bool = False  # EDNS OPT record present (forged answers often lack it)
+    ede: tuple[int, ...] = ()  # extended DNS error codes (RFC 8914): 15-18 = blocked/censored
+    error: str | None = None  # parse problem when rcode == "MALFORMED"
+    raw_b64: str | None = None  # the datagram, base64, kept as evidence (bounded size)
+
+
+@dataclass(frozen=True, slots=True)
+class DnsQuery:
+    """One question (name, type) sent to one resolver, with every response it drew."""
+
+    resolver: str  # "udp:IP:PORT" or the DoH URL
+    role: DnsRole
+    transport: Literal["udp", "doh"]
+    qname: str
+    qtype: Literal["A", "AAAA"]
+    elapsed_ms: float  # until the first response (or the failure)
+    responses: tuple[DnsResponse, ...] = ()
+    error: str | None = None  # transport failure when no response came: timeout, refused, ...
+    # Index in `responses` of the answer a stub resolver would have accepted (the first valid
+    # one). With injection this is usually the forged one: it is what the browser got.
+    accepted: int | None = None
+
+    @property
+    def answer(self) -> DnsResponse | None:
+        """The response a stub resolver would have used, or None."""
+        if self.accepted is None or self.accepted >= len(self.responses):
+            return None
+        return self.responses[self.accepted]
+
+
+# --------------------------------------------------------------------------------- TCP / TLS
+
+
+@dataclass(frozen=True, slots=True)
+class TcpConnect:
+    """A TCP connect to one address."""
+
+    address: str
+    port: int
+    ok: bool
+    elapsed_ms: float
+    error: str | None = None
+    # Where the address came from: any of "system", "probe", "control", "literal".
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CertInfo:
+    """The leaf certificate a server presented."""
+
+    subject: str  # RFC 4514-ish "CN=...,O=..."
+    issuer: str
+    sans: tuple[str, ...] = ()
+    not_before: str | None = None  # RFC 3339 UTC
+    not_after: str | None = None
+    sha256: str | None = None  # hex fingerprint of the DER
+
+
+@dataclass(frozen=True, slots=True)
+class TlsHandshake:
+    """A TLS handshake to one address with one SNI.
+
+    kind "benign": a harmless SNI, verification off (does *a* TLS server answer here?).
+    kind "target": the site's own name, verified against the trust store.
+    """
+
+    address: str
+    port: int
+    sni: str | None
+    kind: Literal["benign", "target"]
+    ok: bool  # the handshake completed (for "target": and the certificate verified)
+    elapsed_ms: float
+    error: str | None = None  # reset / timeout / eof / cert_hostname / cert_unknown_ca / ...
+    version: str | None = None
+    cipher: str | None = None
+    cert: CertInfo | None = None  # presented leaf (also captured when verification failed)
+    # Offset of the handshake start from the start of the run, so the analysis can tell
+    # whether a failure followed an earlier trigger on the same address (residual blocking).
+    started_ms: float | None = None
+    # True when an earlier handshake to this address in this run was reset or timed out within
+    # the residual-blocking window: this failure may be a penalty for another site.
+    possibly_residual: bool = False
+
+
+# -------------------------------------------------------------------------------------- HTTP
+
+
+@dataclass(frozen=True, slots=True)
+class HttpHop:
+    """One request of a redirect chain."""
+
+    url: str
+    address: str | None
+    status: int | None
+    location: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpFetch:
+    """A GET of the URL pinned to one address, redirects followed by hand."""
+
+    url: str
+    address: str
+    ok: bool  # a final response arrived (any status)
+    elapsed_ms: float
+    error: str | None = None  # reset / timeout / eof / http_protocol / too_many_redirects / ...
+    status: int | None = None
+    title: str | None = None
+    body_length: int | None = None  # bytes read (capped)
+    body_truncated: bool = False
+    body_sha256: str | None = None
+    # The start of the decoded body, kept so fingerprints can be re-matched from a saved file.
+    body_head: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # selected, lower-case names
+    header_names: tuple[str, ...] = ()  # every response header name, lower case
+    redirects: tuple[HttpHop, ...] = ()  # hops before the final response
+    final_url: str | None = None
+    tls: TlsHandshake | None = None  # facts of the handshake the fetch itself made (https)
+
+
+# ---------------------------------------------------------------------------- control server
+
+
+@dataclass(frozen=True, slots=True)
+class ControlMeasurement:
+    """What an outside control server (`--control URL`) observed for the same site."""
+
+    server: str
+    ok: bool  # the control server answered
+    error: str | None = None
+    dns: tuple[DnsQuery, ...] = ()
+    tcp: tuple[TcpConnect, ...] = ()
+    tls: tuple[TlsHandshake, ...] = ()
+    http: HttpFetch | None = None
+
+
+# ---------------------------------------------------------------------------- observations
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A site to check, as parsed from the command line or a sites file."""
+
+    given: str  # as written by the user
+    domain: str  # IDNA (punycode) lower-case host, or an IP literal
+    url: str  # normalised URL; a bare domain means https://DOMAIN/
+    scheme: Literal["http", "https"] = "https"
+    port: int = 443
+    is_ip: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Observations:
+    """Everything the probes recorded for one target: the analysis's whole input."""
+
+    target: Target
+    dns: tuple[DnsQuery, ...] = ()
+    tcp: tuple[TcpConnect, ...] = ()
+    tls: tuple[TlsHandshake, ...] = ()
+    http: tuple[HttpFetch, ...] = ()
+    control: ControlMeasurement | None = None
+    elapsed_ms: float = 0.0
+
+
+# --------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    """One deviation from what an unfiltered network shows, with its evidence."""
+
+    stage: Stage
+    kind: str  # "dns.injection", "tls.sni_filtering", ...
+    detail: str  # one line a person can read
+    addresses: tuple[str, ...] = ()
+    resolvers: tuple[str, ...] = ()
+    confirmed: bool = False  # direct evidence (no guess involved)
+
+
+@dataclass(frozen=True, slots=True)
+class SiteResult:
+    """The judgement on one target, with every observation behind it."""
+
+    target: str
+    domain: str
+    url: str
+    verdict: Verdict
+    confidence: Confidence
+    anomalies: tuple[Anomaly, ...]
+    reason: str  # one line: why this verdict
+    dns: tuple[DnsQuery, ...] = ()
+    tcp: tuple[TcpConnect, ...] = ()
+    tls: tuple[TlsHandshake, ...] = ()
+    http: tuple[HttpFetch, ...] = ()
+    control: ControlMeasurement | None = None
+    elapsed_ms: float = 0.0
+    # DNS blocked, but the site answered (verified TLS / HTTP) on the control's addresses.
+    reachable_with_trusted_dns: bool | None = None
+    # The mechanism in words a non-expert understands, for the table.
+    summary: str = ""
+
+    def observations(self) -> Observations:
+        """The observations this result was judged from (for re-judging a saved run)."""
+        from reachcheck.targets import parse_target  # local: targets is above model
+
+        return Observations(
+            target=parse_target(self.target),
+            dns=self.dns,
+            tcp=self.tcp,
+            tls=self.tls,
+            http=self.http,
+            control=self.control,
+            elapsed_ms=self.elapsed_ms,
+        )
+
+
+# ------------------------------------------------------------------------------ JSON codec
+
+
+def to_json(obj: Any) -> Any:
+    """Turn a model object (or a tuple/dict of them) into plain JSON values."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (tuple, list)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_json(v) for k, v in obj.items()}
+    return obj
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = typing.get_type_hints(cls)
+        _HINTS[cls] = hints
+    return hints
+
+
+def _decode(tp: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _decode(args[0], value) if len(args) == 1 else value
+    if origin is tuple:
+        (item, *_rest) = typing.get_args(tp)
+        return tuple(_decode(item, v) for v in value)
+    if origin is dict:
+        return dict(value)
+    if dataclasses.is_dataclass(tp):
+        return from_json(tp, value)
+    return value
+
+
+def from_json(cls: type[Any], data: dict[str, Any]) -> Any:
+    """Build a model dataclass from its JSON form; unknown keys are ignored (forward compat)."""
+    hints = _hints(cls)
+    kwargs = {
+        f.name: _decode(hints[f.name], data[f.name])
+        for f in dataclasses.fields(cls)
+        if f.name in data
+    }
+    return cls(**kwargs)
