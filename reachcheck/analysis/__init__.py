@@ -1,0 +1,60 @@
+"""The analysis core: observations in, anomalies and a verdict out.
+
+Rules of this package:
+1. Pure. No sockets, no event loop, no clock, no network library (a test enforces the imports):
+   the same `Observations` always give the same `SiteResult`, so a saved run can be re-judged.
+2. One function per anomaly kind (in dns.py, tcp.py, tls.py, http.py), its docstring naming the
+   evidence. The verdict (verdict.py) only weighs those anomalies against the facts.
+3. A false "blocked" is the worst bug: later-stage failures count only on genuine addresses
+   (control-given or TLS-validated), the truth a control gives is never evidence, and a bare
+   failure with nothing to compare is inconclusive.
+"""
+
+from __future__ import annotations
+
+from reachcheck.analysis import context, dns, http, tcp, tls, verdict
+from reachcheck.model import Anomaly, Observations, SiteResult
+
+__all__ = ["judge", "anomalies"]
+
+
+def anomalies(obs: Observations) -> list[Anomaly]:
+    """Every anomaly of one site, in stage order."""
+    return _anomalies(context.build(obs))
+
+
+def _anomalies(facts: context.Facts) -> list[Anomaly]:
+    dns_found = dns.analyze(facts)
+    # Addresses the DNS rules showed to be forged: later-stage oddities there are not the site's.
+    suspects = frozenset(a for x in dns_found for a in x.addresses) - facts.genuine
+    return [
+        *dns_found,
+        *tcp.analyze(facts),
+        *tls.analyze(facts, suspects),
+        *http.analyze(facts, suspects),
+    ]
+
+
+def judge(obs: Observations) -> SiteResult:
+    """Judge one site: the verdict, its confidence and evidence, with the observations copied."""
+    facts = context.build(obs)
+    found = _anomalies(facts)
+    d = verdict.decide(facts, found)
+    t = obs.target
+    return SiteResult(
+        target=t.given,
+        domain=t.domain,
+        url=t.url,
+        verdict=d.verdict,  # type: ignore[arg-type]
+        confidence=d.confidence,  # type: ignore[arg-type]
+        anomalies=tuple(found),
+        reason=d.reason,
+        dns=obs.dns,
+        tcp=obs.tcp,
+        tls=obs.tls,
+        http=obs.http,
+        control=obs.control,
+        elapsed_ms=obs.elapsed_ms,
+        reachable_with_trusted_dns=d.reachable_with_trusted_dns,
+        summary=d.summary,
+    )

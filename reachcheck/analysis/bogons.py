@@ -1,0 +1,69 @@
+"""Special-purpose address ranges (RFC 6890 and the IANA registries): answers no public name has.
+
+A DNS answer in one of these ranges for a public name is a classic forged reply (Iran's 10.10.34.34,
+GFW's Teredo AAAA answers, 127.0.0.1 sinkholes). Addresses that embed an IPv4 address (6to4,
+NAT64, IPv4-mapped) are judged by the embedded address: a DNS64 resolver legitimately returns
+64:ff9b::/96 answers for public hosts.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+
+_V4 = (
+    "0.0.0.0/8",  # "this network"
+    "10.0.0.0/8",  # private
+    "100.64.0.0/10",  # carrier-grade NAT
+    "127.0.0.0/8",  # loopback
+    "169.254.0.0/16",  # link local
+    "172.16.0.0/12",  # private
+    "192.0.0.0/24",  # IETF protocol assignments
+    "192.0.2.0/24",  # TEST-NET-1
+    "192.88.99.0/24",  # deprecated 6to4 relay anycast
+    "192.168.0.0/16",  # private
+    "198.18.0.0/15",  # benchmarking
+    "198.51.100.0/24",  # TEST-NET-2
+    "203.0.113.0/24",  # TEST-NET-3
+    "224.0.0.0/4",  # multicast: never a web server
+    "240.0.0.0/4",  # reserved, includes 255.255.255.255
+)
+_V6 = (
+    "::/96",  # unspecified, loopback, deprecated IPv4-compatible
+    "100::/64",  # discard-only
+    "2001::/32",  # Teredo: every forged AAAA GFWatch saw was here
+    "2001:2::/48",  # benchmarking
+    "2001:10::/28",  # ORCHID
+    "2001:20::/28",  # ORCHIDv2
+    "2001:db8::/32",  # documentation
+    "3fff::/20",  # documentation (RFC 9637)
+    "5f00::/16",  # SRv6 SIDs
+    "fc00::/7",  # unique local
+    "fe80::/10",  # link local
+    "ff00::/8",  # multicast
+)
+_V4_NETS = tuple(ipaddress.IPv4Network(n) for n in _V4)
+_V6_NETS = tuple(ipaddress.IPv6Network(n) for n in _V6)
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+@functools.lru_cache(maxsize=4096)
+def is_bogon(addr: str) -> bool:
+    """True if `addr` is in a special-purpose range no public host uses; False if unparsable."""
+    try:
+        ip = ipaddress.ip_address(addr.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv4Address):
+        return any(ip in net for net in _V4_NETS)
+    if ip.ipv4_mapped is not None:
+        return is_bogon(str(ip.ipv4_mapped))
+    if ip.sixtofour is not None:
+        # 6to4 is a working (if deprecated) transition mechanism: bogus only around a bogus IPv4.
+        return is_bogon(str(ip.sixtofour))
+    if any(ip in net for net in _NAT64):
+        return is_bogon(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+    if any(ip in net for net in _V6_NETS):
+        return True
+    return ip not in _GLOBAL_UNICAST

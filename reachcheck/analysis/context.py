@@ -1,0 +1,142 @@
+"""Facts derived once per site and shared by every rule: what the control says, which addresses
+are genuine, which connection attempts failed.
+
+"Genuine" addresses are those an unfiltered network would use for the site: given by a control
+(DoH resolvers or the control server), TLS-validated for the name (a target-SNI handshake or a
+fetch whose TLS verified), or the IP literal of the target itself. Later-stage failures only
+count as evidence on genuine addresses; a failure on a forged address is the DNS lie's fault.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from reachcheck.model import DnsQuery, DnsResponse, HttpFetch, Observations, TlsHandshake
+
+# Names that are private by construction: special-purpose answers for them are normal.
+_PRIVATE_SUFFIXES = (
+    "local", "localhost", "localdomain", "internal", "lan", "home", "home.arpa", "intranet",
+    "corp", "private",
+)  # fmt: skip
+PROBE_ROLES = ("system", "probe")
+ControlState = str  # "resolves" | "empty" | "nxdomain" | "failed" | "unavailable"
+
+
+def is_v6(addr: str) -> bool:
+    """True for an IPv6 literal."""
+    return ":" in addr
+
+
+def is_public_name(domain: str) -> bool:
+    """A name that should resolve to public addresses (not single-label, not a private suffix)."""
+    if "." not in domain.strip("."):
+        return False
+    return not any(domain == s or domain.endswith("." + s) for s in _PRIVATE_SUFFIXES)
+
+
+def responded(resp: DnsResponse) -> bool:
+    """The response is a real answer about the name (not a malformed datagram)."""
+    return resp.rcode != "MALFORMED"
+
+
+def target_handshakes(obs: Observations) -> tuple[TlsHandshake, ...]:
+    """Every target-SNI handshake: the explicit ones and those the HTTP fetches made."""
+    own = [t for t in obs.tls if t.kind == "target"]
+    own += [f.tls for f in obs.http if f.tls is not None and f.tls.kind == "target"]
+    return tuple(own)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What every rule needs to know about one site, computed once."""
+
+    obs: Observations
+    domain: str
+    public_name: bool
+    control_queries: tuple[DnsQuery, ...]
+    control_state: ControlState
+    control_addresses: frozenset[str]
+    control_by_type: dict[str, frozenset[str]]
+    validated: frozenset[str]
+    literal: frozenset[str]
+    control_fetch: HttpFetch | None  # the control server's fetch, if it answered
+
+    @property
+    def genuine(self) -> frozenset[str]:
+        """Addresses known to belong to the site."""
+        return self.control_addresses | self.validated | self.literal
+
+    @property
+    def control_available(self) -> bool:
+        """Some control (DoH resolver or control server) told us anything about the name."""
+        return self.control_state != "unavailable" or self.control_server_ok
+
+    @property
+    def control_server_ok(self) -> bool:
+        """The control server answered."""
+        return self.obs.control is not None and self.obs.control.ok
+
+    def failed_on(self, addresses: frozenset[str]) -> bool:
+        """Some connection attempt (TCP, target TLS, HTTP) on one of `addresses` failed."""
+        obs = self.obs
+        return (
+            any(not c.ok and c.address in addresses for c in obs.tcp)
+            or any(not t.ok and t.address in addresses for t in target_handshakes(obs))
+            or any(not f.ok and f.address in addresses for f in obs.http)
+        )
+
+
+def _control_queries(obs: Observations) -> tuple[DnsQuery, ...]:
+    queries = [q for q in obs.dns if q.role == "control"]
+    if obs.control is not None and obs.control.ok:
+        queries += obs.control.dns
+    return tuple(queries)
+
+
+def _control_state(queries: tuple[DnsQuery, ...]) -> ControlState:
+    answers = [q.answer for q in queries if q.answer is not None and responded(q.answer)]
+    rcodes = {a.rcode for a in answers}
+    if any(a.addresses for a in answers):
+        return "resolves"
+    if "NOERROR" in rcodes:
+        return "empty"  # the name exists but has no address (a CNAME or MX only)
+    if "NXDOMAIN" in rcodes:
+        return "nxdomain"
+    return "failed" if answers else "unavailable"
+
+
+def _validated(obs: Observations) -> frozenset[str]:
+    return frozenset(
+        t.address
+        for t in target_handshakes(obs)
+        if t.ok and (t.sni is None or t.sni == obs.target.domain)
+    )
+
+
+def _literal(obs: Observations) -> frozenset[str]:
+    if not obs.target.is_ip:
+        return frozenset()
+    return frozenset({ipaddress.ip_address(obs.target.domain).compressed})
+
+
+def build(obs: Observations) -> Facts:
+    """Derive the shared facts from the observations."""
+    queries = _control_queries(obs)
+    by_type: dict[str, set[str]] = {"A": set(), "AAAA": set()}
+    for q in queries:
+        if q.answer is not None:
+            by_type.setdefault(q.qtype, set()).update(q.answer.addresses)
+    ctrl = obs.control
+    return Facts(
+        obs=obs,
+        domain=obs.target.domain,
+        public_name=not obs.target.is_ip and is_public_name(obs.target.domain),
+        control_queries=queries,
+        control_state=_control_state(queries),
+        control_addresses=frozenset().union(*by_type.values()),
+        control_by_type={k: frozenset(v) for k, v in by_type.items()},
+        validated=_validated(obs),
+        literal=_literal(obs),
+        control_fetch=ctrl.http if ctrl is not None and ctrl.ok else None,
+    )

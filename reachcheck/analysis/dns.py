@@ -1,0 +1,224 @@
+"""DNS anomalies: one function per kind, each naming its evidence.
+
+Only the resolvers a browser might use (roles "system" and "probe") are judged; "control" answers
+are the yardstick and "injection" answers are evidence by themselves. Rules of thumb:
+- An answer that agrees with the truth (a control address or a TLS-validated one) is never
+  evidence, whoever sent it: a transparent DNS proxy answering truthfully is not censorship.
+- AAAA failures other than NXDOMAIN are ignored: resolvers on IPv4-only networks break AAAA often.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reachcheck.analysis import bogons, fingerprints
+from reachcheck.analysis.context import PROBE_ROLES, Facts, responded
+from reachcheck.model import Anomaly, DnsQuery, DnsResponse
+
+
+def _probe_queries(facts: Facts) -> Iterator[DnsQuery]:
+    return (q for q in facts.obs.dns if q.role in PROBE_ROLES)
+
+
+def _truthful(resp: DnsResponse, facts: Facts) -> bool | None:
+    """Does this response tell the truth? None when nothing is known to compare with."""
+    if resp.rcode == "NOERROR" and resp.addresses:
+        genuine = facts.genuine
+        if any(a in genuine for a in resp.addresses):
+            return True
+        # Known truth elsewhere (control addresses or validated ones) makes this answer a lie.
+        return False if genuine or facts.control_state in ("nxdomain", "empty") else None
+    if facts.control_state == "unavailable":
+        return None
+    if resp.rcode == "NXDOMAIN":
+        return facts.control_state == "nxdomain"
+    if resp.rcode == "NOERROR":
+        return facts.control_state != "resolves"
+    return True  # SERVFAIL/REFUSED: a broken resolver, not something an injector forges
+
+
+def _forged(q: DnsQuery, facts: Facts) -> tuple[DnsResponse, ...]:
+    """The responses of `q` that look injected on the path (empty if none)."""
+    answers = [r for r in q.responses if responded(r) and r.rcode in ("NOERROR", "NXDOMAIN")]
+    if q.role == "injection":
+        # Nothing runs DNS there, so every answer was forged, unless it tells the truth
+        # (then a transparent proxy answered, which is not censorship of this site).
+        return tuple(r for r in answers if _truthful(r, facts) is not True)
+    if q.role not in PROBE_ROLES or q.transport != "udp":
+        return ()
+    shapes = {(r.rcode, frozenset(r.addresses)) for r in answers}
+    if len(shapes) < 2:
+        return ()
+    lies = tuple(r for r in answers if _truthful(r, facts) is False)
+    if lies:
+        return lies
+    if any(_truthful(r, facts) is None for r in answers):
+        # No yardstick: differing racing answers are the signature, but which one is real is
+        # unknown; the later arrivals are usually the real resolver.
+        return tuple(answers[:-1])
+    return ()  # every differing answer is true (CDN rotation): not injection
+
+
+def injected_queries(facts: Facts) -> tuple[DnsQuery, ...]:
+    """Queries that drew forged responses."""
+    return tuple(q for q in facts.obs.dns if _forged(q, facts))
+
+
+def forged_responses(facts: Facts) -> int:
+    """How many forged responses arrived in total."""
+    return sum(len(_forged(q, facts)) for q in facts.obs.dns)
+
+
+def injection(facts: Facts) -> list[Anomaly]:
+    """dns.injection: several differing UDP responses to one query, or any (untruthful) answer
+    from the injection probe, an address that runs no DNS service."""
+    out = []
+    for q in facts.obs.dns:
+        forged = _forged(q, facts)
+        if not forged:
+            continue
+        addrs = tuple(dict.fromkeys(a for r in forged for a in r.addresses))
+        shown = ", ".join(addrs) or forged[0].rcode
+        if q.role == "injection":
+            detail = f"{q.resolver} runs no DNS service yet answered {q.qname} {q.qtype}: {shown}"
+        else:
+            detail = (
+                f"{len(q.responses)} differing responses to one {q.qtype} query to "
+                f"{q.resolver}; forged: {shown}"
+            )
+        out.append(Anomaly("dns", "dns.injection", detail, addrs, (q.resolver,), confirmed=True))
+    return out
+
+
+_RCODE_KINDS = {"SERVFAIL": "dns.servfail", "REFUSED": "dns.refused"}
+_ERROR_KINDS = {"timeout": "dns.timeout", "refused": "dns.refused"}
+
+
+def _failure_kind(q: DnsQuery, facts: Facts) -> str | None:
+    ans = q.answer
+    exists = facts.control_state in ("resolves", "empty")
+    if ans is not None and ans.rcode == "NXDOMAIN":
+        return "dns.nxdomain" if exists else None
+    if q.qtype != "A" or not facts.control_by_type.get("A"):
+        return None
+    if ans is None:
+        return _ERROR_KINDS.get(q.error or "")
+    if ans.rcode == "NOERROR":
+        return None if ans.addresses else "dns.no_answer"
+    return _RCODE_KINDS.get(ans.rcode)
+
+
+def failures(facts: Facts) -> list[Anomaly]:
+    """dns.nxdomain / no_answer / servfail / refused / timeout: a system or probe resolver fails
+    for a name the control resolves (NXDOMAIN: for a name the control says exists)."""
+    injected = {id(q) for q in injected_queries(facts)}
+    out = []
+    for q in _probe_queries(facts):
+        kind = None if id(q) in injected else _failure_kind(q, facts)
+        if kind is None:
+            continue
+        what = q.answer.rcode if q.answer is not None else q.error
+        detail = f"{q.resolver} ({q.role}) gave {what} for {q.qname} {q.qtype}; the control resolves it"
+        out.append(Anomaly("dns", kind, detail, (), (q.resolver,)))
+    return out
+
+
+def resolver_works(facts: Facts, resolver: str) -> bool:
+    """The resolver gave a real answer (NOERROR/NXDOMAIN) to some query for this site, so its
+    failure on another query is about the name rather than the resolver being down."""
+    return any(
+        r.rcode in ("NOERROR", "NXDOMAIN")
+        for q in facts.obs.dns
+        if q.resolver == resolver
+        for r in q.responses
+    )
+
+
+def _answered(facts: Facts) -> Iterator[tuple[DnsQuery, DnsResponse]]:
+    for q in _probe_queries(facts):
+        for r in q.responses:
+            if responded(r):
+                yield q, r
+
+
+def bogon(facts: Facts) -> list[Anomaly]:
+    """dns.bogon: a system/probe answer in a special-purpose range for a public name, which
+    neither the control gives nor TLS validated (a site's own 127.0.0.1 is not an accusation)."""
+    if not facts.public_name:
+        return []
+    genuine = facts.genuine
+    hits: dict[str, set[str]] = {}
+    for q, r in _answered(facts):
+        for a in r.addresses:
+            if bogons.is_bogon(a) and a not in genuine:
+                hits.setdefault(a, set()).add(q.resolver)
+    if not hits:
+        return []
+    resolvers = tuple(sorted(set().union(*hits.values())))
+    detail = f"special-purpose address(es) {', '.join(hits)} for public name {facts.domain}"
+    sure = facts.control_state == "resolves"
+    return [Anomaly("dns", "dns.bogon", detail, tuple(hits), resolvers, confirmed=sure)]
+
+
+def known_censor_ip(facts: Facts) -> list[Anomaly]:
+    """dns.known_censor_ip: an answer address or CNAME matches a known censor DNS signature and
+    is not the site's genuine address."""
+    genuine = facts.genuine
+    names: dict[str, None] = {}
+    addrs: dict[str, None] = {}
+    resolvers: dict[str, None] = {}
+    generic_only = True
+    for q, r in _answered(facts):
+        suspects = [a for a in r.addresses if a not in genuine]
+        for fp in fingerprints.match_dns_answer(suspects, r.cnames):
+            names[f"{fp.name}" + (f" ({fp.country})" if fp.country else "")] = None
+            resolvers[q.resolver] = None
+            generic_only = generic_only and fp.scope == "br"
+        for a in fingerprints.censor_addresses(suspects):
+            addrs[a] = None
+    if not names:
+        return []
+    detail = f"answer matches known censor signature(s): {', '.join(names)}"
+    # "br" entries (127.0.0.1, 0.0.0.0, 1.2.3.4) are generic; a named blockpage IP is direct.
+    sure = not generic_only or facts.control_state == "resolves"
+    return [
+        Anomaly("dns", "dns.known_censor_ip", detail, tuple(addrs), tuple(resolvers), sure)
+    ]
+
+
+def inconsistent(facts: Facts) -> list[Anomaly]:
+    """dns.inconsistent: a resolver's answers (A and AAAA together) share no address with the
+    control's and none TLS-validated; or it resolves a name the control says does not exist
+    ("ghost" DNS). Bogon/censor-signature addresses and injected queries are reported elsewhere."""
+    if facts.control_state not in ("resolves", "nxdomain") or not facts.public_name:
+        return []  # a private name (printer.local) is expected to be unknown to a public control
+    injected = {id(q) for q in injected_queries(facts)}
+    flagged = {a for x in bogon(facts) + known_censor_ip(facts) for a in x.addresses}
+    per_resolver: dict[str, set[str]] = {}
+    for q in _probe_queries(facts):
+        if id(q) in injected or q.answer is None:
+            continue
+        per_resolver.setdefault(q.resolver, set()).update(q.answer.addresses)
+    out = []
+    for resolver, addrs in per_resolver.items():
+        rest = addrs - flagged
+        if not rest or rest & facts.genuine:
+            continue
+        shown = ", ".join(sorted(rest))
+        if facts.control_state == "nxdomain":
+            detail = f"{resolver} resolves {facts.domain} to {shown}; the control says it does not exist"
+        else:
+            detail = f"{resolver} answers {shown}: none is a control address or TLS-validated"
+        out.append(Anomaly("dns", "dns.inconsistent", detail, tuple(sorted(rest)), (resolver,)))
+    return out
+
+
+def analyze(facts: Facts) -> list[Anomaly]:
+    """Every DNS anomaly of the site."""
+    return [
+        *injection(facts),
+        *failures(facts),
+        *bogon(facts),
+        *known_censor_ip(facts),
+        *inconsistent(facts),
+    ]

@@ -1,0 +1,188 @@
+"""HTTP anomalies: the request fails after the connection was made, a blockpage or an offsite
+redirect is served in cleartext, or the page differs from the control server's.
+
+A response that arrived over a verified TLS handshake came from the site itself (a censor cannot
+forge it without a trusted CA): its CAPTCHA, 403 or geo-block page is the site's own choice, so
+fingerprints, redirects and diffs are only judged on cleartext responses.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+
+from reachcheck.analysis import fingerprints
+from reachcheck.analysis.context import Facts
+from reachcheck.model import Anomaly, HttpFetch
+
+ERROR_KINDS = {"reset": "http.reset", "timeout": "http.timeout", "eof": "http.eof"}
+# Failures that belong to another stage, or are the site's own doing (a redirect loop).
+NOT_HTTP = frozenset(
+    {"refused", "unreachable", "too_many_redirects", "cert_hostname", "cert_unknown_ca",
+     "cert_expired", "cert_invalid", "tls_protocol"}
+)  # fmt: skip
+# OONI's common header names: sharing only these says nothing about being the same site.
+COMMON_HEADERS = frozenset(
+    {"date", "content-type", "server", "cache-control", "vary", "set-cookie", "location",
+     "expires", "x-powered-by", "content-encoding", "last-modified", "accept-ranges", "pragma",
+     "x-frame-options", "etag", "x-content-type-options", "age", "via", "p3p",
+     "x-xss-protection", "content-language", "cf-ray", "strict-transport-security", "link",
+     "x-varnish"}
+)  # fmt: skip
+# Public suffixes with two labels: enough for a "same site" test, not a full PSL.
+_TWO_LEVEL = frozenset(
+    {"co.uk", "org.uk", "ac.uk", "gov.uk", "me.uk", "com.cn", "net.cn", "org.cn", "gov.cn",
+     "edu.cn", "com.au", "net.au", "org.au", "co.jp", "ne.jp", "or.jp", "co.kr", "or.kr",
+     "com.br", "com.tr", "co.in", "co.id", "or.id", "go.id", "co.za", "com.hk", "com.tw",
+     "com.sg", "com.mx", "co.nz", "com.ru", "com.ua", "co.il", "com.my", "com.vn", "com.pk",
+     "com.ar", "co.th", "in.th", "com.sa", "com.eg", "com.ng", "co.ke", "com.ph"}
+)  # fmt: skip
+
+
+def registrable(host: str) -> str:
+    """The registrable domain of `host`: last two labels, three under a known 2-level suffix."""
+    host = host.strip(".").lower()
+    labels = host.split(".")
+    if ":" in host or labels[-1].isdigit():
+        return host  # an IP literal is its own "site"
+    n = 3 if ".".join(labels[-2:]) in _TWO_LEVEL else 2
+    return ".".join(labels[-n:])
+
+
+def cleartext(f: HttpFetch) -> bool:
+    """The final response was not protected by a verified TLS handshake."""
+    final = f.final_url or f.url
+    return final.startswith("http://") or f.tls is None or not f.tls.ok
+
+
+def request_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
+    """http.reset / http.timeout / http.eof / http.error: the request fails after TLS (https) or
+    TCP (http) to that address succeeded, on a genuine address (or, with no control at all, an
+    address no DNS rule flagged)."""
+    out: list[Anomaly] = []
+    seen: set[str] = set()
+    tcp_ok = {c.address for c in facts.obs.tcp if c.ok}
+    for f in facts.obs.http:
+        if f.ok or f.error in NOT_HTTP or f.address in suspects:
+            continue
+        if facts.control_available and f.address not in facts.genuine:
+            continue
+        https = f.url.startswith("https://")
+        connected = f.tls.ok if f.tls is not None else (not https and f.address in tcp_ok)
+        if not connected:
+            continue  # the failure belongs to TCP or TLS, judged there
+        kind = ERROR_KINDS.get(f.error or "", "http.error")
+        if kind in seen:
+            continue
+        seen.add(kind)
+        after = "TLS" if https else "TCP"
+        detail = f"GET {f.url} via {f.address} failed ({f.error}) after {after} succeeded"
+        out.append(Anomaly("http", kind, detail, (f.address,)))
+    return out
+
+
+def blockpage(facts: Facts) -> list[Anomaly]:
+    """http.blockpage: a cleartext response's body head or headers (or a redirect Location)
+    match a known blockpage fingerprint; benign-scope ("injb") matches are not censorship."""
+    out: list[Anomaly] = []
+    for f in facts.obs.http:
+        if not f.ok or not cleartext(f):
+            continue
+        headers = dict(f.headers)
+        found = list(fingerprints.match_body(f.body_head)) + list(fingerprints.match_headers(headers))
+        for hop in f.redirects:
+            if hop.location:
+                found += fingerprints.match_headers({"location": hop.location})
+        names = [fp.name + (f" ({fp.country})" if fp.country else "") for fp in found if not fp.benign]
+        if names:
+            names = list(dict.fromkeys(names))
+            detail = f"response from {f.address} matches blockpage fingerprint(s): {', '.join(names)}"
+            out.append(Anomaly("http", "http.blockpage", detail, (f.address,), (), True))
+    return out
+
+
+def _host(url: str) -> str:
+    return (urllib.parse.urlsplit(url).hostname or "").lower()
+
+
+def redirect_offsite(facts: Facts) -> list[Anomaly]:
+    """http.redirect_offsite: a cleartext hop redirects to another registrable domain that the
+    control server's fetch does not reach too (www. and same-site redirects are normal)."""
+    home = registrable(facts.domain)
+    ctrl = facts.control_fetch
+    ctrl_sites = set()
+    if ctrl is not None:
+        ctrl_sites = {registrable(_host(u)) for u in [ctrl.final_url or ""] if u}
+        ctrl_sites |= {registrable(_host(h.location or "")) for h in ctrl.redirects if h.location}
+    out: list[Anomaly] = []
+    for f in facts.obs.http:
+        for hop in f.redirects:
+            if not hop.url.startswith("http://") or not hop.location:
+                continue
+            target = _host(urllib.parse.urljoin(hop.url, hop.location))
+            site = registrable(target) if target else home
+            if site == home or site in ctrl_sites:
+                continue
+            detail = f"{hop.url} (via {hop.address}) redirects to another site: {hop.location}"
+            out.append(Anomaly("http", "http.redirect_offsite", detail, (f.address,)))
+            break
+    return out[:1]
+
+
+def _words(title: str | None) -> set[str]:
+    return {w.lower() for w in (title or "").split() if len(w) >= 5}
+
+
+def compare(probe: HttpFetch, ctrl: HttpFetch) -> tuple[bool | None, bool | None, bool | None, bool | None]:
+    """OONI's comparison: (status, body length, uncommon headers, long title words) matches;
+    None where it cannot be decided."""
+    if probe.status == ctrl.status:
+        status: bool | None = True
+    elif ctrl.status is None or not 200 <= ctrl.status < 300:
+        status = None  # the control itself got an error page: no basis to compare
+    else:
+        status = False
+    body: bool | None = None
+    p_len, c_len = probe.body_length or 0, ctrl.body_length or 0
+    if p_len > 0 and c_len > 0 and not probe.body_truncated and not ctrl.body_truncated:
+        body = min(p_len / c_len, c_len / p_len) > 0.7
+    headers: bool | None = None
+    p_names, c_names = set(probe.header_names), set(ctrl.header_names)
+    if p_names and c_names:
+        headers = p_names == c_names or bool((p_names - COMMON_HEADERS) & (c_names - COMMON_HEADERS))
+    title: bool | None = None
+    if probe.title and not probe.body_truncated:
+        title = _words(probe.title) == _words(ctrl.title)
+    return status, body, headers, title
+
+
+def diff(facts: Facts) -> list[Anomaly]:
+    """http.status_diff / http.body_diff: a cleartext page differs from the control server's
+    (status code; else none of body length > 0.7, uncommon headers, title words agree)."""
+    ctrl = facts.control_fetch
+    if ctrl is None or not ctrl.ok:
+        return []
+    for f in facts.obs.http:
+        if not f.ok or not cleartext(f):
+            continue
+        status, body, headers, title = compare(f, ctrl)
+        if status is False:
+            detail = f"status {f.status} from {f.address}; the control server got {ctrl.status}"
+            return [Anomaly("http", "http.status_diff", detail, (f.address,))]
+        others = (body, headers, title)
+        if status and any(x is not None for x in others) and not any(others):
+            detail = (
+                f"page from {f.address} differs from the control server's "
+                f"({f.body_length} vs {ctrl.body_length} bytes, title {f.title!r} vs {ctrl.title!r})"
+            )
+            return [Anomaly("http", "http.body_diff", detail, (f.address,))]
+    return []
+
+
+def analyze(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
+    """Every HTTP anomaly of the site."""
+    return [
+        *request_failures(facts, suspects),
+        *blockpage(facts),
+        *redirect_offsite(facts),
+        *diff(facts),
+    ]

@@ -1,0 +1,312 @@
+"""The verdict (design section 5): the first stage where censorship is evident, its confidence,
+and a one-line reason plus a plain-words summary.
+
+Rules, in order:
+1. Nothing worked at all (no DNS answer, the control included, and no connection): inconclusive,
+   "local network looks down".
+2. The control says the name does not exist (or has no address) and the probe agrees: site_down.
+   A probe that resolves it anyway ("ghost" DNS) is caught by the DNS rules instead.
+3. Otherwise the first stage with a *decisive* anomaly names the verdict. Decisive means the
+   anomaly is evidence on its own (control-free) or against a control; a failure the control
+   server sees too makes the site site_down instead. Confidence is "confirmed" for direct
+   evidence (injection, TLS-validated truth, a fingerprint, the control server agreeing the site
+   works), else "likely". A bare failure with nothing to compare is inconclusive, never blocked.
+4. No decisive anomaly: accessible if the site answered; otherwise site_down or inconclusive.
+Anomalies of every stage are kept, so later layers on genuine addresses are reported too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reachcheck.analysis import dns, tcp, tls
+from reachcheck.analysis.bogons import is_bogon
+from reachcheck.analysis.context import PROBE_ROLES, Facts, is_v6, target_handshakes
+from reachcheck.analysis.http import cleartext
+from reachcheck.model import Anomaly
+
+STAGES = ("dns", "tcp", "tls", "http")
+_DOWN_ERRORS = frozenset({"timeout", "unreachable", "refused"})
+
+_PHRASES = {
+    "dns.nxdomain": "DNS says the name does not exist; trusted DNS finds it",
+    "dns.no_answer": "DNS returns no address; trusted DNS finds one",
+    "dns.servfail": "DNS resolver fails for this name; trusted DNS works",
+    "dns.refused": "DNS resolver refuses this name; trusted DNS works",
+    "dns.timeout": "DNS gets no answer for this name; trusted DNS works",
+    "dns.bogon": "DNS points to a private/reserved address",
+    "dns.known_censor_ip": "DNS points to a known censor address",
+    "dns.inconsistent": "DNS gives addresses that are not the site's",
+    "tcp.timeout": "Connections to the site's real address time out",
+    "tcp.refused": "Connections to the site's real address are refused",
+    "tcp.reset": "Connections to the site's real address are reset",
+    "tcp.unreachable": "The site's real address is unreachable",
+    "tls.sni_filtering": "TLS cut off when the SNI names the site; other names pass",
+    "tls.reset": "TLS handshake reset on the site's real address",
+    "tls.timeout": "TLS handshake stalls on the site's real address",
+    "tls.eof": "TLS handshake cut off on the site's real address",
+    "tls.cert_invalid": "Forged TLS certificate (interception)",
+    "http.reset": "HTTP request reset after connecting",
+    "http.timeout": "HTTP request times out after connecting",
+    "http.eof": "HTTP connection closed before the response",
+    "http.error": "HTTP request fails after connecting",
+    "http.blockpage": "Blockpage served",
+    "http.redirect_offsite": "Redirected to another site",
+    "http.status_diff": "Different HTTP status than from outside",
+    "http.body_diff": "Page differs from the one seen from outside",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The verdict part of a SiteResult."""
+
+    verdict: str
+    confidence: str
+    reason: str
+    summary: str
+    reachable_with_trusted_dns: bool | None = None
+
+
+def describe(a: Anomaly, facts: Facts) -> str:
+    """The anomaly's mechanism in plain words."""
+    if a.kind == "dns.injection":
+        n = dns.forged_responses(facts)
+        return f"DNS answers forged on the path ({n} response{'s' if n != 1 else ''})"
+    if a.kind == "dns.inconsistent" and facts.control_state == "nxdomain":
+        return "DNS answers for a name that does not exist (trusted DNS says so)"
+    if a.kind == "tls.sni_filtering" and "timeout" in a.detail:
+        return "TLS dropped when the SNI names the site; other names pass"
+    return _PHRASES.get(a.kind, a.kind)
+
+
+# ------------------------------------------------------------------------- decisiveness
+
+
+def _tcp_strength(a: Anomaly, facts: Facts) -> str | None:
+    genuine = facts.genuine
+    skip_v6 = tcp.ipv6_broken(facts)
+    if any(c.ok and c.address in genuine and not (skip_v6 and is_v6(c.address)) for c in facts.obs.tcp):
+        return None  # the site is reachable on another genuine address
+    ctrl = facts.obs.control
+    if ctrl is not None and ctrl.ok:
+        seen = [c for c in ctrl.tcp if c.address in a.addresses]
+        if seen and all(not c.ok for c in seen):
+            return "down"
+        if any(c.ok for c in seen):
+            return "confirmed"
+    if a.kind == "tcp.refused" or facts.control_state != "resolves":
+        return None  # a closed port, or nothing says the address should answer
+    return "likely"
+
+
+def _tls_strength(a: Anomaly, facts: Facts) -> str | None:
+    if facts.validated:
+        return None  # a verified handshake to the site succeeded somewhere
+    ctrl = facts.obs.control
+    if ctrl is not None and ctrl.ok:
+        seen = [t for t in ctrl.tls if t.kind == "target" and t.address in a.addresses]
+        if seen and all(not t.ok for t in seen):
+            return "down"
+        if any(t.ok for t in seen):
+            return "confirmed"
+    if a.kind in ("tls.sni_filtering", "tls.cert_invalid"):
+        return "confirmed" if a.confirmed else "likely"
+    return None if "ambiguous" in a.detail else "likely"
+
+
+def _http_strength(a: Anomaly, facts: Facts) -> str | None:
+    if a.kind in ("http.blockpage",):
+        return "confirmed"
+    if a.kind in ("http.status_diff", "http.body_diff"):
+        return "likely"
+    ok_fetches = [f for f in facts.obs.http if f.ok]
+    if a.kind == "http.redirect_offsite":
+        decisive = facts.control_fetch is not None or all(cleartext(f) for f in ok_fetches)
+        return "likely" if decisive else None
+    if ok_fetches:
+        return None
+    ctrl = facts.control_fetch
+    if ctrl is not None:
+        return "confirmed" if ctrl.ok else "down"
+    # Without a control server, a failure after a verified handshake is more likely the server's:
+    # an on-path censor cannot see inside TLS. In cleartext, Host filtering is the classic case.
+    https = any(f.url.startswith("https://") for f in facts.obs.http if a.addresses[0] == f.address)
+    return None if https else "likely"
+
+
+def strength(a: Anomaly, facts: Facts) -> str | None:
+    """'confirmed' or 'likely' if `a` decides the verdict, 'down' if the control server fails
+    the same way, None if it is only reported."""
+    kind = a.kind
+    if a.stage == "dns":
+        if kind in ("dns.servfail", "dns.refused", "dns.timeout"):
+            if not all(dns.resolver_works(facts, r) for r in a.resolvers):
+                return None  # the resolver answers nothing at all: it is down, not the name
+        elif kind == "dns.inconsistent":
+            ghost = facts.control_state == "nxdomain"
+            if not ghost and not facts.failed_on(frozenset(a.addresses)):
+                return None  # never shown to be wrong: CDN geo-answers differ all the time
+        truth = bool(facts.validated & facts.control_addresses)
+        return "confirmed" if a.confirmed or truth else "likely"
+    if a.stage == "tcp":
+        return _tcp_strength(a, facts)
+    if a.stage == "tls":
+        return _tls_strength(a, facts)
+    return _http_strength(a, facts)
+
+
+# -------------------------------------------------------------------------- the branches
+
+
+def _network_down(facts: Facts) -> bool:
+    obs = facts.obs
+    queries = [*obs.dns, *facts.control_queries]
+    if not queries or any(q.responses or q.error not in _DOWN_ERRORS for q in queries):
+        return False
+    return not (
+        any(c.ok for c in obs.tcp)
+        or any(t.ok for t in obs.tls)
+        or any(f.ok for f in obs.http)
+        or facts.control_server_ok
+    )
+
+
+def _probe_addresses(facts: Facts) -> bool:
+    return any(r.addresses for q in facts.obs.dns if q.role in PROBE_ROLES for r in q.responses)
+
+
+def _trusted_dns_works(facts: Facts) -> bool | None:
+    ctrl = facts.control_addresses
+    if facts.validated & ctrl or any(f.ok and not cleartext(f) and f.address in ctrl for f in facts.obs.http):
+        return True
+    if facts.obs.target.scheme == "http" and any(f.ok and f.address in ctrl for f in facts.obs.http):
+        return True
+    tried = any(c.address in ctrl for c in facts.obs.tcp) or any(f.address in ctrl for f in facts.obs.http)
+    return False if tried else None
+
+
+def _summary(lead: str, later: list[str]) -> str:
+    rest = [p for p in dict.fromkeys(later) if p != lead]
+    return lead + (f"; also: {'; '.join(rest)}" if rest else "")
+
+
+def _success(facts: Facts) -> str | None:
+    """A sentence saying how the site answered, or None if it did not."""
+    for f in facts.obs.http:
+        if f.ok and not cleartext(f):
+            return f"verified TLS and HTTP {f.status} from {f.address}"
+    for f in facts.obs.http:
+        if f.ok:
+            return f"HTTP {f.status} from {f.address} (cleartext)"
+    if facts.obs.http:
+        return None  # a page was requested and none arrived: a handshake alone is not success
+    if facts.validated:
+        return f"verified TLS handshake with {sorted(facts.validated)[0]} (HTTP not measured)"
+    if not target_handshakes(facts.obs):
+        ok = [c.address for c in facts.obs.tcp if c.ok and c.address in facts.genuine]
+        if ok:
+            return f"TCP connect to {ok[0]} (later stages not measured)"
+        if not facts.obs.tcp and _probe_addresses(facts) and _dns_agrees(facts):
+            return "DNS answers agree with the control (later stages not measured)"
+    return None
+
+
+def _dns_agrees(facts: Facts) -> bool:
+    """Every system/probe resolver that answered shares an address with the control."""
+    answers = [
+        set(q.answer.addresses)
+        for q in facts.obs.dns
+        if q.role in PROBE_ROLES and q.answer is not None and q.answer.addresses
+    ]
+    return bool(answers) and all(a & facts.control_addresses for a in answers)
+
+
+def _first_failure(facts: Facts) -> str:
+    """The earliest failure observed, in words, for an inconclusive reason."""
+    obs = facts.obs
+    for c in obs.tcp:
+        if not c.ok:
+            return f"TCP connect to {c.address}:{c.port} failed ({c.error})"
+    for t in target_handshakes(obs):
+        if not t.ok:
+            extra = " (possibly residual blocking left by an earlier site)" if t.possibly_residual else ""
+            return f"TLS handshake with {t.address} failed ({t.error}){extra}"
+    for f in obs.http:
+        if not f.ok:
+            return f"GET {f.url} via {f.address} failed ({f.error})"
+    return "no connection to the site succeeded"
+
+
+def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
+    """No decisive evidence and no success: site_down when the site itself is at fault."""
+    obs = facts.obs
+    if facts.control_state == "resolves" and all(is_bogon(a) for a in facts.control_addresses):
+        return Decision("site_down", "likely", "the site's own DNS (the control too) gives only "
+                        "special-purpose addresses", "Site down: its DNS points to a private address")
+    ctrl = facts.control_fetch
+    if ctrl is not None and not ctrl.ok:
+        return Decision("site_down", "confirmed", f"the control server's fetch failed too ({ctrl.error})",
+                        "Site down: it fails from outside too")
+    genuine = facts.genuine
+    certs = [t for t in target_handshakes(obs) if t.address in genuine and t.error in tls.CERT_ERRORS]
+    if certs:
+        t = certs[0]
+        return Decision("site_down", "likely", f"the site's certificate on {t.address} fails ({t.error})",
+                        "Site broken: its certificate is invalid")
+    notes = [a.detail for a in anomalies]
+    why = notes[0] if notes else _first_failure(facts)
+    if not facts.control_available:
+        why += "; no control to tell blocking from a site that is down"
+    return Decision("inconclusive", "none", why, "Unclear: " + why)
+
+
+def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
+    """Apply the verdict rules to the anomalies of one site."""
+    if _network_down(facts):
+        why = "local network looks down: no DNS query was answered and no connection succeeded"
+        return Decision("inconclusive", "none", why, "Local network looks down")
+    graded = [(a, strength(a, facts)) for a in anomalies]
+    dns_decisive = any(s for a, s in graded if a.stage == "dns")
+    if not dns_decisive and not _probe_addresses(facts) and facts.control_state in ("nxdomain", "empty"):
+        agrees = any(
+            q.answer is not None and q.answer.rcode == "NXDOMAIN"
+            for q in facts.obs.dns if q.role in PROBE_ROLES
+        )
+        what = "does not exist" if facts.control_state == "nxdomain" else "has no address"
+        conf = "confirmed" if agrees or facts.control_state == "empty" else "likely"
+        return Decision("site_down", conf, f"the control says the name {what}; the probe agrees",
+                        f"Site down: its name {what} (control agrees)")
+    for stage in STAGES:
+        hits = [(a, s) for a, s in graded if a.stage == stage and s is not None]
+        if not hits:
+            continue
+        lead = next((a for a, s in hits if s != "down"), None)
+        if lead is None:
+            a = hits[0][0]
+            return Decision("site_down", "confirmed", f"the control server fails the same way: {a.detail}",
+                            "Site down: it fails from outside too")
+        confirmed = any(s == "confirmed" for _, s in hits)
+        later = [describe(a, facts) for a in anomalies if STAGES.index(a.stage) > STAGES.index(stage)]
+        return Decision(
+            f"{stage}_blocked",
+            "confirmed" if confirmed else "likely",
+            lead.detail,
+            _summary(describe(lead, facts), later),
+            _trusted_dns_works(facts) if stage == "dns" else None,
+        )
+    how = _success(facts)
+    if how is None:
+        return _unexplained_failure(facts, anomalies)
+    system = [q for q in facts.obs.dns if q.role == "system"]
+    if system and not any(q.answer is not None and q.answer.addresses for q in system) and any(
+        a.stage == "dns" for a in anomalies
+    ):
+        why = "the system resolver gives no address for the name, though the site works with trusted DNS"
+        return Decision("inconclusive", "none", why, "Unclear: your DNS resolver fails; the site works",
+                        _trusted_dns_works(facts))
+    verified = bool(facts.validated) or any(f.ok and not cleartext(f) for f in facts.obs.http)
+    if verified:
+        return Decision("accessible", "confirmed", how, "Reachable (verified HTTPS)")
+    conf = "confirmed" if facts.control_fetch is not None and facts.control_fetch.ok else "likely"
+    return Decision("accessible", conf, how, "Reachable")

@@ -1,0 +1,156 @@
+"""`reachcheck control serve`: run the control server (attach with `main.add_command(control)`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import uvicorn
+
+from reachcheck.control.measure import MeasureSettings
+from reachcheck.control.policy import parse_ip
+from reachcheck.control.server import ServerSettings, create_app, uvicorn_config
+
+MIN_TOKEN_LENGTH = 16
+
+
+def parse_hostport(text: str, default_port: int | None) -> tuple[str, int]:
+    """`IP`, `IP:PORT`, `[IPv6]:PORT`, `IPv6` or `HOST:PORT` -> (host, port)."""
+    text = text.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"bad address {text!r}")
+        port_text = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    if not host:
+        raise ValueError(f"no host in {text!r}")
+    if not port_text:
+        if default_port is None:
+            raise ValueError(f"no port in {text!r}")
+        return host, default_port
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"bad port in {text!r}")
+    return host, int(port_text)
+
+
+def read_tokens(path: str) -> tuple[str, ...]:
+    """Bearer tokens from a file: one per line (several allow rotation), `#` comments."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    tokens = tuple(ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
+    if not tokens:
+        raise ValueError(f"{path}: no token in the file")
+    for token in tokens:
+        if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
+            raise ValueError(f"{path}: tokens need {MIN_TOKEN_LENGTH}+ characters, no spaces")
+    return tokens
+
+
+def _resolvers(given: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    if not given:
+        from reachcheck.probes.dns_udp import system_nameservers
+
+        found = tuple(system_nameservers())
+        if not found:
+            raise click.UsageError("no nameserver in resolv.conf: pass --resolver IP[:PORT]")
+        return found
+    out = []
+    for item in given:
+        try:
+            host, port = parse_hostport(item, 53)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--resolver") from None
+        if parse_ip(host) is None:
+            raise click.BadParameter(f"{host!r} is not an IP address", param_hint="--resolver")
+        out.append((host, port))
+    return tuple(out)
+
+
+@click.group("control")
+def control() -> None:
+    """Run a control server: measures sites from its own network for remote probes."""
+
+
+@control.command("serve")
+@click.option("--listen", required=True, metavar="HOST:PORT", help="Address to listen on.")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False), help="TLS certificate PEM.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key PEM.")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
+              help="Require 'Authorization: Bearer TOKEN' (one token per line).")
+@click.option("--plain-http", is_flag=True, help="Serve plain HTTP (behind a TLS reverse proxy).")
+@click.option("--allow-private", is_flag=True,
+              help="Also measure private/loopback/special addresses (labs and tests only).")
+@click.option("--resolver", "resolvers", multiple=True, metavar="IP[:PORT]",
+              help="UDP resolver to ask (repeatable); default: the system nameservers.")
+@click.option("--max-inflight", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Measurements in flight before answering 503.")
+@click.option("--rate-per-client", default=1.0, show_default=True, type=click.FloatRange(min=0),
+              help="Measurements per second per client IP (0 = unlimited); 429 past it.")
+@click.option("--burst", default=10, show_default=True, type=click.IntRange(min=1),
+              help="Requests a client may make at once before the rate applies.")
+@click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds per stage (DNS, connect, handshake, HTTP).")
+@click.option("--body-cap", default=256 * 1024, show_default=True, type=click.IntRange(min=1),
+              help="Bytes of response body read per fetch.")
+@click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False),
+              help="Trust store for the measured sites (default: the system one).")
+@click.option("--trust-proxy", "trusted_proxies", multiple=True, metavar="IP",
+              help="Reverse proxy whose X-Forwarded-For names the client (repeatable).")
+def serve(
+    listen: str,
+    cert: str | None,
+    key: str | None,
+    token_file: str | None,
+    plain_http: bool,
+    allow_private: bool,
+    resolvers: tuple[str, ...],
+    max_inflight: int,
+    rate_per_client: float,
+    burst: int,
+    timeout: float,
+    body_cap: int,
+    ca_bundle: str | None,
+    trusted_proxies: tuple[str, ...],
+) -> None:
+    """Serve the control API (POST /v1/measure, GET /v1/health) over HTTPS."""
+    try:
+        host, port = parse_hostport(listen, None)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from None
+    if plain_http and (cert or key):
+        raise click.UsageError("--plain-http excludes --cert/--key")
+    if not plain_http and not (cert and key):
+        raise click.UsageError("HTTPS needs --cert and --key (or --plain-http behind a proxy)")
+    tokens: tuple[str, ...] = ()
+    if token_file:
+        try:
+            tokens = read_tokens(token_file)
+        except (OSError, ValueError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--token-file") from None
+    settings = ServerSettings(
+        measure=MeasureSettings(
+            resolvers=_resolvers(resolvers),
+            allow_private=allow_private,
+            timeout=timeout,
+            body_cap=body_cap,
+            ca_bundle=ca_bundle,
+        ),
+        tokens=tokens,
+        max_inflight=max_inflight,
+        rate_per_client=rate_per_client or None,
+        burst=burst,
+    )
+    if not tokens:
+        click.echo("warning: no --token-file: anyone who can reach this port may use it", err=True)
+    if allow_private:
+        click.echo("warning: --allow-private: clients can make this server probe its own "
+                   "network; use only in a lab", err=True)
+    config = uvicorn_config(
+        create_app(settings), host.strip("[]"), port, certfile=cert, keyfile=key,
+        trusted_proxies=trusted_proxies, max_inflight=max_inflight,
+    )
+    uvicorn.Server(config).run()
+    sys.exit(0)

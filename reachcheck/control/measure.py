@@ -1,0 +1,222 @@
+"""What the control server does for one request: the probe's own measurements, from here.
+
+It reuses the probe modules so both vantage points measure the same way: UDP DNS to the
+server's resolvers (A and AAAA), a TCP connect plus a verified target-SNI TLS handshake to every
+address (the probe's and its own), and one pinned HTTP fetch with redirects re-resolved here.
+
+SSRF guard (unless `allow_private`): the URL's host must not be, or resolve to, a special-purpose
+address (403), and neither may a redirect's. Special-purpose addresses *given by the probe* are
+skipped rather than refused: a probe whose resolver returns a bogon is exactly the case where
+the control's own view is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reachcheck.control.policy import refusal_reason
+from reachcheck.control.protocol import MeasureRequest, RequestError
+from reachcheck.model import ControlMeasurement, DnsQuery, HttpFetch, TcpConnect, TlsHandshake
+from reachcheck.probes.dns_udp import query_udp
+from reachcheck.probes.http import HttpProber, _Hop
+from reachcheck.probes.tcp import tcp_connect
+from reachcheck.probes.tls import TlsContexts, tls_handshake
+
+MAX_OWN_ADDRESSES = 16  # of the server's own DNS answers measured (DNS may return many)
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureSettings:
+    """How the server measures; built from the `control serve` options."""
+
+    resolvers: tuple[tuple[str, int], ...]
+    allow_private: bool = False
+    timeout: float = 5.0  # per stage, as in the probe
+    body_cap: int = 256 * 1024
+    max_redirects: int = 10
+    ca_bundle: str | None = None  # trust store for the targets; None = the default one
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A measurement plus the probe addresses the SSRF guard skipped (reported, not measured)."""
+
+    measurement: ControlMeasurement
+    skipped: tuple[str, ...] = ()
+
+
+class _GuardedProber(HttpProber):
+    """HttpProber that refuses to send any request (redirect hops too) to a refused address.
+
+    HttpProber follows a redirect to an IP-literal Location without asking `resolve`, so the
+    guard sits on the one method every hop goes through. A result of `forbidden` on a hop
+    means the server would not follow the redirect there.
+    """
+
+    def __init__(
+        self,
+        contexts: TlsContexts,
+        *,
+        refuse: Callable[[str], str | None] | None,
+        timeout: float,
+        body_cap: int,
+        max_redirects: int,
+    ) -> None:
+        super().__init__(contexts, timeout=timeout, body_cap=body_cap, max_redirects=max_redirects)
+        self._refuse = refuse
+
+    async def _request(self, url: Any, host: str, address: str) -> _Hop:
+        if self._refuse is not None and self._refuse(address) is not None:
+            return _Hop(error="forbidden")
+        return await super()._request(url, host, address)
+
+
+# Fail closed at import if HttpProber's internals change: a silently bypassed guard is an SSRF.
+if not callable(getattr(HttpProber, "_request", None)):
+    raise ImportError("HttpProber._request is gone: update _GuardedProber")
+
+
+def forbidden(reason: str) -> RequestError:
+    """A 403 naming why the server will not measure this target."""
+    return RequestError(403, "forbidden", reason)
+
+
+class Measurer:
+    """Measures targets for the control API; build once per server (TLS contexts are reused)."""
+
+    def __init__(self, settings: MeasureSettings) -> None:
+        self.settings = settings
+        self._contexts = TlsContexts.create(settings.ca_bundle)
+        # One client for the server's life; HttpProber turns keep-alive off, so requests for
+        # different clients never share a connection.
+        self._prober = _GuardedProber(
+            self._contexts,
+            refuse=None if settings.allow_private else refusal_reason,
+            timeout=settings.timeout,
+            body_cap=settings.body_cap,
+            max_redirects=settings.max_redirects,
+        )
+
+    def _check(self, address: str, why: str) -> None:
+        if not self.settings.allow_private:
+            reason = refusal_reason(address)
+            if reason is not None:
+                raise forbidden(f"{why}: {reason}")
+
+    async def resolve(self, host: str) -> tuple[tuple[DnsQuery, ...], list[str]]:
+        """Ask every configured resolver for A and AAAA; the queries and the answers' union."""
+        s = self.settings
+        jobs = [
+            query_udp(server, host, qtype, "control", timeout=s.timeout, hold_on=0.0)
+            for server in s.resolvers
+            for qtype in ("A", "AAAA")
+        ]
+        queries = tuple(await asyncio.gather(*jobs))
+        addresses: list[str] = []
+        for query in queries:
+            answer = query.answer
+            for address in answer.addresses if answer else ():
+                if address not in addresses:
+                    addresses.append(address)
+        return queries, addresses
+
+    async def _resolve(self, host: str) -> list[str]:
+        # For redirect hops to another host. No guard here: _GuardedProber checks every
+        # address actually requested, IP-literal Locations included (they skip this call).
+        _, addresses = await self.resolve(host)
+        return addresses
+
+    async def measure(self, request: MeasureRequest) -> Outcome:
+        """Measure `request.target`; raises RequestError(403) when the guard refuses it."""
+        target = request.target
+        dns: tuple[DnsQuery, ...] = ()
+        if target.is_ip:
+            self._check(target.domain, f"{target.domain}")
+            own = [target.domain]
+        else:
+            dns, own = await self.resolve(target.domain)
+            for address in own:
+                self._check(address, f"{target.domain} resolves to {address}")
+            own = own[:MAX_OWN_ADDRESSES]
+        given = [a for a in request.addresses if a not in own]
+        skipped = tuple(
+            a for a in given if not self.settings.allow_private and refusal_reason(a) is not None
+        )
+        given = [a for a in given if a not in skipped]
+        own_source = "literal" if target.is_ip else "control"
+        tcp, tls = await self._connect(
+            target.domain, target.port, target.scheme, own, given, own_source
+        )
+        http = await self._fetch(request, own, tcp, tls)
+        # `server` is filled in by the client with the URL it used.
+        measurement = ControlMeasurement(server="", ok=True, dns=dns, tcp=tcp, tls=tls, http=http)
+        return Outcome(measurement, skipped)
+
+    async def _connect(
+        self,
+        domain: str,
+        port: int,
+        scheme: str,
+        own: Sequence[str],
+        given: Sequence[str],
+        own_source: str,
+    ) -> tuple[tuple[TcpConnect, ...], tuple[TlsHandshake, ...]]:
+        timeout = self.settings.timeout
+        plan = [(a, (own_source,)) for a in own] + [(a, ("probe",)) for a in given]
+        if scheme == "https":
+            pairs = await asyncio.gather(
+                *(
+                    tls_handshake(a, port, domain, "target", self._contexts, timeout=timeout)
+                    for a, _ in plan
+                )
+            )
+            tcp = tuple(
+                dataclasses.replace(c, sources=src) for (c, _), (_, src) in zip(pairs, plan)
+            )
+            # Where TCP failed no handshake happened: the TcpConnect alone records it.
+            return tcp, tuple(h for c, h in pairs if c.ok)
+        conns = await asyncio.gather(
+            *(tcp_connect(a, port, timeout=timeout, sources=src) for a, src in plan)
+        )
+        return tuple(conns), ()
+
+    async def _fetch(
+        self,
+        request: MeasureRequest,
+        own: Sequence[str],
+        tcp: tuple[TcpConnect, ...],
+        tls: tuple[TlsHandshake, ...],
+    ) -> HttpFetch | None:
+        """One GET pinned to the best address; None when no address could carry it.
+
+        For https that means a verified handshake: where every handshake failed, a fetch would
+        only repeat the handshake's failure (after another timeout).
+        """
+        if request.target.scheme == "https":
+            usable = [h.address for h in tls if h.ok]
+        else:
+            usable = [c.address for c in tcp if c.ok]
+        # The server's own answers first: the probe's may be forged.
+        ranked = [a for a in own if a in usable] + usable
+        if not ranked:
+            return None
+        address = ranked[0]
+        started = time.monotonic()
+        try:
+            # The prober bounds each hop; this bounds a whole chain of slow redirects.
+            async with asyncio.timeout(self.settings.timeout * 4):
+                return await self._prober.fetch(
+                    request.target.url, request.target.domain, address, resolve=self._resolve
+                )
+        except TimeoutError:
+            elapsed = round((time.monotonic() - started) * 1000, 3)
+            return HttpFetch(request.target.url, address, False, elapsed, error="timeout")
+
+    async def aclose(self) -> None:
+        """Close the HTTP client (server shutdown)."""
+        await self._prober.aclose()

@@ -1,0 +1,216 @@
+"""Parsers for command-line option values.
+
+Each takes the text the user typed and returns the value `Config` wants, or raises
+`click.BadParameter` with one line saying what is wrong (click adds which option it was).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+import ssl
+import urllib.parse
+
+import click
+
+from reachcheck.config import ALL_STAGES, DohServer
+from reachcheck.targets import TargetError, check_hostname
+
+MAX_TIMEOUT = 300.0
+MAX_CONCURRENCY = 10_000
+MAX_LINE_PREVIEW = 60
+
+
+def _shown(text: str) -> str:
+    """The value as quoted in a message, cut short so one line stays one line."""
+    text = text if len(text) <= MAX_LINE_PREVIEW else text[:MAX_LINE_PREVIEW] + "..."
+    return repr(text)
+
+
+def _ip(text: str, what: str = "an IP address") -> str:
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        raise click.BadParameter(f"{_shown(text)} is not {what}") from None
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 65535:
+        raise click.BadParameter(f"bad port in {_shown(whole)} (use 1-65535)")
+    return int(text)
+
+
+def parse_resolver(text: str, default_port: int = 53) -> tuple[str, int]:
+    """`IP`, `IP:PORT`, `IPv6` or `[IPv6]:PORT` -> (ip, port). Host names are refused: the
+    point is to ask one known server, not whatever a name resolves to."""
+    text = text.strip()
+    if text.startswith("["):
+        host, sep, rest = text[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise click.BadParameter(f"{_shown(text)} is not IP[:PORT] or [IPv6]:PORT")
+        ip = _ip(host, "an IPv6 address")
+        if ":" not in ip:
+            raise click.BadParameter(f"{_shown(text)}: brackets are for IPv6 addresses")
+        return ip, _port(rest[1:], text) if rest else default_port
+    if text.count(":") == 1:  # IPv4:PORT (a bare IPv6 address has at least two colons)
+        host, _, port = text.partition(":")
+        ip = _ip(host, "an IPv4 address")
+        return ip, _port(port, text)
+    return _ip(text, "an IP address (IP[:PORT] or [IPv6]:PORT)"), default_port
+
+
+def parse_injection_probe(text: str) -> tuple[str, int] | None:
+    """`IP[:PORT]` of an address that runs no DNS service, or `none` to skip the probe."""
+    if text.strip().lower() == "none":
+        return None
+    return parse_resolver(text)
+
+
+def parse_doh(text: str) -> DohServer | None:
+    """`https://URL[@IP,IP...]` -> DohServer, or `none` -> None.
+
+    The addresses after `@` are bootstrap IPs, so a DNS-blocked DoH host name still works. A URL
+    whose host is an IP literal bootstraps to that IP.
+    """
+    text = text.strip()
+    if text.lower() == "none":
+        return None
+    url, bootstrap_text = text, ""
+    at = text.rfind("@")
+    if at >= 0 and "/" not in text[at:]:  # an "@" in the path or userinfo is not a bootstrap
+        url, bootstrap_text = text[:at], text[at + 1 :]
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # validates the port
+    except ValueError as exc:
+        raise click.BadParameter(f"{_shown(url)} is not a valid URL: {exc}") from None
+    if parts.scheme.lower() != "https":
+        raise click.BadParameter(f"{_shown(url)}: DNS-over-HTTPS needs an https:// URL")
+    if not host:
+        raise click.BadParameter(f"{_shown(url)} has no host")
+    bootstrap: tuple[str, ...] = ()
+    if bootstrap_text:
+        bootstrap = tuple(_ip(a.strip(), "a bootstrap IP address")
+                          for a in bootstrap_text.split(","))
+    else:
+        try:
+            bootstrap = (ipaddress.ip_address(host).compressed,)
+        except ValueError:
+            pass
+    return DohServer(url, bootstrap)
+
+
+def parse_doh_list(values: tuple[str, ...]) -> tuple[DohServer, ...] | None:
+    """All `--doh` values: None when none was given (use the defaults), () for `none`."""
+    if not values:
+        return None
+    servers = [parse_doh(v) for v in values]
+    if None in servers:
+        if len(servers) > 1:
+            raise click.BadParameter("'none' cannot be combined with DoH URLs")
+        return ()
+    return tuple(s for s in servers if s is not None)
+
+
+def _number(text: str | float) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise click.BadParameter(f"{_shown(str(text))} is not a number") from None
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{_shown(str(text))} is not a finite number")
+    return value
+
+
+def parse_timeout(text: str | float) -> float:
+    """Seconds per stage: > 0 and <= 300."""
+    value = _number(text)
+    if not 0 < value <= MAX_TIMEOUT:
+        raise click.BadParameter(f"must be > 0 and <= {MAX_TIMEOUT:g} seconds (got {value:g})")
+    return value
+
+
+def parse_hold_on(text: str | float) -> float:
+    """Seconds to keep listening after the first UDP answer: >= 0 and <= 300."""
+    value = _number(text)
+    if not 0 <= value <= MAX_TIMEOUT:
+        raise click.BadParameter(f"must be >= 0 and <= {MAX_TIMEOUT:g} seconds (got {value:g})")
+    return value
+
+
+def parse_concurrency(text: str | int) -> int:
+    """Sites in flight: an integer 1..10000."""
+    try:
+        value = int(str(text).strip())
+    except ValueError:
+        raise click.BadParameter(f"{_shown(str(text))} is not a whole number") from None
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise click.BadParameter(f"must be between 1 and {MAX_CONCURRENCY} (got {value})")
+    return value
+
+
+def parse_rate(text: str | float) -> float:
+    """Queries per second per resolver: > 0."""
+    value = _number(text)
+    if value <= 0:
+        raise click.BadParameter(f"must be > 0 queries per second (got {value:g})")
+    return value
+
+
+def parse_stages(text: str) -> frozenset[str]:
+    """`--only dns,tls` -> frozenset of stage names (dns, tcp, tls, http)."""
+    names = [n.strip().lower() for n in text.split(",")]
+    if not any(names):
+        raise click.BadParameter("give at least one of dns, tcp, tls, http")
+    unknown = sorted({n for n in names if n not in ALL_STAGES})
+    if unknown:
+        raise click.BadParameter(
+            f"unknown stage {_shown(unknown[0])} (choose from dns, tcp, tls, http)")
+    return frozenset(n for n in names if n)
+
+
+def parse_ca_bundle(path: str) -> str:
+    """A PEM file of CA certificates that exists and loads; returns its absolute path."""
+    if not os.path.isfile(path):
+        raise click.BadParameter(f"{_shown(path)}: no such file")
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError:
+        raise click.BadParameter(f"{_shown(path)} holds no PEM certificates") from None
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{_shown(path)}: {exc}") from None
+    return os.path.abspath(path)
+
+
+def parse_hostname(text: str) -> str:
+    """A DNS host name (for `--benign-sni`), IDNA-encoded."""
+    try:
+        return check_hostname(text.strip())
+    except TargetError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def parse_control_url(text: str) -> str:
+    """An http(s) URL of a control server."""
+    try:
+        parts = urllib.parse.urlsplit(text.strip())
+        _ = parts.port
+    except ValueError as exc:
+        raise click.BadParameter(f"{_shown(text)} is not a valid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"{_shown(text)} is not an http(s):// URL")
+    return text.strip()
+
+
+def read_token_file(path: str) -> str:
+    """The secret in a token file (first line, stripped); kept out of arguments and ps."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.readline(4096).strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.BadParameter(f"cannot read {_shown(path)}: {exc}") from None
+    if not token:
+        raise click.BadParameter(f"{_shown(path)} is empty")
+    return token

@@ -1,0 +1,44 @@
+"""Renderers: the human table, the JSON document and JSONL, plus the shipped JSON Schema."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+from reachcheck.output.jsonout import (
+    JsonlWriter,
+    JsonWriter,
+    RunFileError,
+    check_writable,
+    load_run,
+    result_from_dict,
+    result_to_dict,
+    settings_dict,
+)
+from reachcheck.output.table import count_verdicts, render_table
+
+SCHEMA_FILE = "reachcheck-1.schema.json"
+
+
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of a `reachcheck/1` document (and, via `$defs/result`, of a JSONL line)."""
+    import json
+
+    text = resources.files("reachcheck.output").joinpath("schema", SCHEMA_FILE).read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+__all__ = [
+    "JsonWriter",
+    "JsonlWriter",
+    "RunFileError",
+    "check_writable",
+    "count_verdicts",
+    "load_run",
+    "load_schema",
+    "render_table",
+    "result_from_dict",
+    "result_to_dict",
+    "settings_dict",
+]

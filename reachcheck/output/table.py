@@ -1,0 +1,82 @@
+"""The human table: one row per site, then a line with the verdict counts.
+
+Colour comes from rich, which already honours NO_COLOR, FORCE_COLOR and TERM=dumb. Text
+columns fold instead of truncating: a piped rich console is 80 columns wide and would
+otherwise cut addresses and names short ("coinmarketca...").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult
+
+VERDICT_STYLES: dict[str, str] = {
+    "accessible": "green",
+    "site_down": "yellow",
+    "inconclusive": "magenta",
+    **{v: "bold red" for v in BLOCKED_VERDICTS},
+}
+EVIDENCE_ITEMS = 2  # anomaly details shown per row; the JSON has them all
+
+
+def key_evidence(result: SiteResult) -> str:
+    """The first anomalies' details, or the verdict's reason when there are none."""
+    details = [a.detail for a in result.anomalies[:EVIDENCE_ITEMS] if a.detail]
+    extra = len(result.anomalies) - EVIDENCE_ITEMS
+    if extra > 0:
+        details.append(f"(+{extra} more)")
+    return "; ".join(details) or result.reason
+
+
+def count_verdicts(results: Iterable[SiteResult]) -> dict[str, int]:
+    """{verdict: count} for the verdicts present, in the canonical verdict order."""
+    counts = Counter(r.verdict for r in results)
+    return {v: counts[v] for v in VERDICTS if counts[v]}
+
+
+def summary_line(counts: Mapping[str, int]) -> Text:
+    """'3 sites: 1 accessible, 2 dns_blocked', each verdict in its colour."""
+    total = sum(counts.values())
+    line = Text(f"{total} site{'s' if total != 1 else ''}")
+    parts = [(v, n) for v, n in counts.items() if n]
+    if parts:
+        line.append(": ")
+    for i, (verdict, n) in enumerate(parts):
+        if i:
+            line.append(", ")
+        line.append(f"{n} {verdict}", style=VERDICT_STYLES.get(verdict, ""))
+    return line
+
+
+def build_table(results: Iterable[SiteResult]) -> Table:
+    """The rich Table for `results` (in the order given)."""
+    table = Table(show_lines=False, header_style="bold", expand=False)
+    table.add_column("Site", overflow="fold", ratio=2)
+    table.add_column("Verdict", no_wrap=True)
+    table.add_column("Confidence", no_wrap=True)
+    table.add_column("Mechanism", overflow="fold", ratio=3)
+    table.add_column("Evidence", overflow="fold", ratio=4)
+    for r in results:
+        table.add_row(
+            Text(r.target),
+            Text(r.verdict, style=VERDICT_STYLES.get(r.verdict, "")),
+            Text(r.confidence if r.confidence != "none" else "-"),
+            Text(r.summary),
+            Text(key_evidence(r)),
+        )
+    return table
+
+
+def render_table(results: Iterable[SiteResult], console: Console,
+                 counts: Mapping[str, int] | None = None) -> None:
+    """Print the table and the counts line; `counts` defaults to counting `results`."""
+    results = list(results)
+    if results:
+        console.print(build_table(results))
+    console.print(summary_line(counts if counts is not None else count_verdicts(results)))

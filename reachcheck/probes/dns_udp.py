@@ -1,0 +1,475 @@
+"""DNS over UDP with hold-on: keep listening after the first answer and record every response.
+
+An on-path injector cannot suppress the real answer, so a censored query usually draws a forged
+response first and the real one a little later. A stub resolver takes the first; we record all
+of them for a short window (`hold_on`) after the first well-formed one. `accepted` points at the
+response a stub resolver would have used.
+
+`query_udp` is the simple default path: one *connected* socket per query, so an ICMP
+port-unreachable arrives at once as ConnectionRefusedError (error "refused"). `UdpDnsMux`
+shares a few sockets among thousands of queries for large DNS-only scans.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import ipaddress
+import secrets
+import socket
+from collections.abc import Callable
+from functools import lru_cache
+
+from reachcheck.model import DnsQuery, DnsResponse, DnsRole
+from reachcheck.probes.dns_wire import build_query, parse_response, with_id
+
+MAX_RESPONSES = 16  # responses kept per query: enough for 1-3 injectors plus the real one
+_MAXNS = 3  # glibc uses the first three nameservers only (resolv.h MAXNS)
+
+
+def udp_error_name(exc: BaseException) -> str:
+    """Error name of a UDP socket failure.
+
+    Interim private mapping until `reachcheck.probes.errors.classify` exists; the lead can
+    switch the call sites to `classify` (same names).
+    """
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, OSError) and exc.errno in (
+        errno.ENETUNREACH,
+        errno.EHOSTUNREACH,
+        errno.EADDRNOTAVAIL,
+    ):
+        return "unreachable"
+    return "error"
+
+
+def resolver_label(server: tuple[str, int]) -> str:
+    """`udp:IP:PORT`, with IPv6 in brackets: `udp:[::1]:53`."""
+    host, port = server
+    return f"udp:[{host}]:{port}" if ":" in host else f"udp:{host}:{port}"
+
+
+@lru_cache(maxsize=1024)
+def sockaddr(server: tuple[str, int]) -> tuple[int, tuple]:
+    """(family, sockaddr) of a numeric server address; never does a DNS lookup (cached: a
+    scan asks the same few servers thousands of times)."""
+    host, port = server
+    family, _, _, _, addr = socket.getaddrinfo(
+        host, port, type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST
+    )[0]
+    return family, addr
+
+
+class Exchange:
+    """The state of one question to one server: timers, retransmit, hold-on, responses.
+
+    Shared by `query_udp` and `UdpDnsMux`: the owner supplies `alloc_id` (a fresh query id,
+    registered wherever it must be) and `send` (bytes out), feeds datagrams in with `feed`, and
+    awaits `done`. Times come from the event loop's monotonic clock.
+    """
+
+    def __init__(
+        self,
+        wire: bytes,
+        qname: str,
+        qtype: str,
+        *,
+        timeout: float,
+        hold_on: float,
+        alloc_id: Callable[[], int],
+        send: Callable[[bytes], None],
+    ) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.wire, self.qname, self.qtype = wire, qname, qtype
+        self.timeout, self.hold_on = timeout, hold_on
+        self._alloc_id, self._send = alloc_id, send
+        self.ids: list[int] = []
+        self.responses: list[DnsResponse] = []
+        self.accepted: int | None = None
+        self.error: str | None = None
+        self.done: asyncio.Future[None] = self.loop.create_future()
+        self.t0 = 0.0
+        self.t_end = 0.0
+        self._locked: int | None = None
+        # One timer at a time (half-timeout retransmit, then expiry; or the hold-on end):
+        # a big scan has thousands of exchanges open and each timer costs heap work.
+        self._timer: asyncio.TimerHandle | None = None
+        # Called once when the first well-formed response arrives (the mux frees a slot).
+        self.on_answer: Callable[[], None] | None = None
+
+    def start(self) -> None:
+        self.t0 = self.loop.time()
+        self._transmit()
+        self._timer = self.loop.call_at(self.t0 + self.timeout / 2, self._half_time)
+
+    def _transmit(self) -> None:
+        # The retransmit uses a fresh id and we keep only responses bearing the id of the first
+        # accepted one: answers to both sends from a resolver that rotates its records must not
+        # look like two differing responses (that is the signature of injection).
+        qid = self._alloc_id()
+        self.ids.append(qid)
+        self._send(with_id(self.wire, qid))
+
+    def _half_time(self) -> None:
+        # Nothing usable yet: the query or its answer may have been lost; send once more.
+        self._timer = self.loop.call_at(self.t0 + self.timeout, self._expire)
+        self._transmit()
+
+    def feed(self, data: bytes) -> None:
+        """Consider one datagram from the server's address."""
+        if self.done.done():
+            return
+        now = self.loop.time()
+        for qid in self.ids:
+            if self._locked is not None and qid != self._locked:
+                continue
+            parsed = parse_response(data, self.qname, self.qtype, qid)
+            if parsed is not None:
+                break
+        else:
+            return  # not for us: wrong id or question
+        self.responses.append(parsed.to_model(data, round((now - self.t0) * 1000, 3)))
+        if parsed.ok and self.accepted is None:
+            self.accepted = len(self.responses) - 1
+            self._locked = parsed.qid
+            if self.on_answer is not None:
+                self.on_answer()
+            # Hold on for more answers, but never past the query's own timeout.
+            close_at = min(now + self.hold_on, self.t0 + self.timeout)
+            if close_at <= now:
+                self.finish()
+                return
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = self.loop.call_at(close_at, self.finish)
+        if len(self.responses) >= MAX_RESPONSES:
+            self.finish()
+
+    def fail(self, exc: BaseException) -> None:
+        """A socket error (ICMP unreachable/refused): final unless an answer already came."""
+        if self.accepted is None:
+            self.finish(udp_error_name(exc))
+
+    def _expire(self) -> None:
+        if self.accepted is None:
+            self.finish("dns_malformed" if self.responses else "timeout")
+        else:
+            self.finish()
+
+    def finish(self, error: str | None = None) -> None:
+        if self.done.done():
+            return
+        self.error = error
+        self.t_end = self.loop.time()
+        if self._timer is not None:
+            self._timer.cancel()
+        self.done.set_result(None)
+
+    def result(self, resolver: str, role: DnsRole) -> DnsQuery:
+        if self.accepted is not None:
+            elapsed = self.responses[self.accepted].arrived_ms
+        else:
+            elapsed = round((self.t_end - self.t0) * 1000, 3)
+        return DnsQuery(
+            resolver=resolver,
+            role=role,
+            transport="udp",
+            qname=self.qname,
+            qtype=self.qtype,  # type: ignore[arg-type]  # checked by the callers
+            elapsed_ms=elapsed,
+            responses=tuple(self.responses),
+            error=self.error,
+            accepted=self.accepted,
+        )
+
+
+class _Connected(asyncio.DatagramProtocol):
+    """Feeds one Exchange from a connected socket (only the server's datagrams arrive)."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.exchange.feed(data)
+
+    def error_received(self, exc: Exception) -> None:
+        self.exchange.fail(exc)
+
+
+def _check_qtype(qtype: str) -> None:
+    if qtype not in ("A", "AAAA"):
+        raise ValueError(f"unsupported query type {qtype!r}")
+
+
+async def query_udp(
+    server: tuple[str, int],
+    qname: str,
+    qtype: str,
+    role: DnsRole,
+    *,
+    timeout: float,
+    hold_on: float,
+    query_wire: bytes | None = None,
+) -> DnsQuery:
+    """Ask `server` (numeric IP, port) for (qname, qtype) over UDP and record every response.
+
+    Never raises for network failures: `error` is "timeout", "refused" (ICMP port unreachable,
+    seen at once thanks to the connected socket), "unreachable", "dns_malformed" (only garbage
+    came) or "error". `query_wire` is a prebuilt `build_query(qname, qtype)` (its id is
+    replaced), so big runs build each query once.
+    """
+    _check_qtype(qtype)
+    wire = query_wire if query_wire is not None else build_query(qname, qtype)
+    loop = asyncio.get_running_loop()
+    resolver = resolver_label(server)
+    sock: socket.socket | None = None
+    transport: asyncio.DatagramTransport | None = None
+    exchange = Exchange(
+        wire,
+        qname,
+        qtype,
+        timeout=timeout,
+        hold_on=hold_on,
+        alloc_id=lambda: secrets.randbits(16),
+        send=lambda data: transport.sendto(data) if transport is not None else None,
+    )
+    try:
+        family, addr = sockaddr(server)
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock.setblocking(False)
+        sock.connect(addr)  # UDP connect only sets the peer: no packet, no wait
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Connected(exchange), sock=sock)
+        sock = None  # the transport owns it now
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        return DnsQuery(resolver, role, "udp", qname, qtype, 0.0, error=udp_error_name(exc))  # type: ignore[arg-type]
+    try:
+        exchange.start()
+        await exchange.done
+    finally:
+        exchange.finish()  # cancels the timers when we are cancelled
+        transport.close()
+    return exchange.result(resolver, role)
+
+
+def system_nameservers(path: str = "/etc/resolv.conf") -> tuple[tuple[str, int], ...]:
+    """The nameservers of resolv.conf as (address, 53), in order, first three, deduplicated.
+
+    Tolerates junk: comments (`#`, `;`), unknown keywords and invalid addresses are skipped.
+    IPv6 link-local addresses keep their `%scope` (getaddrinfo understands it).
+    """
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.readlines()
+    except OSError:
+        return ()
+    found: list[tuple[str, int]] = []
+    for line in lines:
+        words = line.split("#", 1)[0].split(";", 1)[0].split()
+        if len(words) < 2 or words[0] != "nameserver":
+            continue
+        address = words[1]
+        try:
+            ipaddress.ip_address(address)  # accepts IPv6 "%scope", rejects junk
+        except ValueError:
+            continue
+        if (address, 53) not in found:
+            found.append((address, 53))
+        if len(found) == _MAXNS:
+            break
+    return tuple(found)
+
+
+# ------------------------------------------------------------------------- multiplexed engine
+
+_Key = tuple[int, tuple[str, int], int]  # (socket index, server (host, port), query id)
+
+
+def _addr_key(addr: tuple) -> tuple[str, int]:
+    return (addr[0].split("%", 1)[0], addr[1])
+
+
+class _Shared(asyncio.DatagramProtocol):
+    """One shared, unconnected socket of the mux: routes each datagram by (source, id)."""
+
+    def __init__(self, mux: UdpDnsMux, index: int) -> None:
+        self.mux, self.index = mux, index
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        if len(data) < 2:
+            return
+        pending = self.mux._pending.get(
+            (self.index, _addr_key(addr), int.from_bytes(data[:2], "big"))
+        )
+        if pending is not None:
+            pending.feed(data)  # the Exchange checks the question itself
+
+    def error_received(self, exc: Exception) -> None:
+        # Unconnected sockets get no per-destination ICMP errors on Linux; anything arriving
+        # here cannot be attributed to a query, so the queries concerned simply time out.
+        pass
+
+
+class UdpDnsMux:
+    """Many concurrent UDP queries over a few shared sockets, with hold-on per query.
+
+    For DNS-only scans of thousands of names: a hold-on window W at R queries/s keeps R x W
+    queries open, too many for one socket each. Responses are matched by (socket, source
+    address, id) and then by question, exactly as `query_udp` does; each query keeps its own
+    timers, retransmit and hold-on window. Differences from `query_udp`: an unconnected socket
+    never learns of ICMP port-unreachable, so a closed port reads as "timeout", not "refused".
+
+    `max_outstanding` caps queries *awaiting their first answer* (what loads the resolver and
+    what loses packets when too many are out); queries in their hold-on window only listen and
+    do not count. `rate` paces sends per resolver (queries/s); None = no pacing.
+    Use as `async with UdpDnsMux() as mux: await mux.query(...)`.
+    """
+
+    def __init__(
+        self, *, sockets: int = 4, max_outstanding: int = 256, rate: float | None = None
+    ) -> None:
+        self._nsock = max(1, sockets)
+        self._slots = asyncio.Semaphore(max_outstanding)
+        self._interval = 1.0 / rate if rate else 0.0
+        self._next_send: dict[tuple[str, int], float] = {}
+        self._pending: dict[_Key, Exchange] = {}
+        self._endpoints: dict[int, list[tuple[socket.socket, asyncio.DatagramTransport]]] = {}
+        self._opening: dict[int, asyncio.Future[None]] = {}
+        self._turn = 0
+        self._closed = False
+
+    async def __aenter__(self) -> UdpDnsMux:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the sockets; queries still running end with error "error"."""
+        self._closed = True
+        for exchange in list(self._pending.values()):
+            exchange.finish("error")
+        for endpoints in self._endpoints.values():
+            for _, transport in endpoints:
+                transport.close()
+        self._endpoints.clear()
+
+    async def _sockets(self, family: int) -> list[tuple[socket.socket, asyncio.DatagramTransport]]:
+        endpoints = self._endpoints.get(family)
+        if endpoints is not None:
+            return endpoints
+        opening = self._opening.get(family)
+        if opening is not None:  # another query is opening them: wait for it
+            await opening
+            return self._endpoints[family]
+        loop = asyncio.get_running_loop()
+        self._opening[family] = opening = loop.create_future()
+        made: list[tuple[socket.socket, asyncio.DatagramTransport]] = []
+        try:
+            for _ in range(self._nsock):
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                sock.setblocking(False)
+                try:
+                    # Bursts of answers overflow the default buffer (~208 KB) on fast scans.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                    sock.bind(("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0))
+                    index = len(made) + 10 * family  # unique across families
+                    transport, _ = await loop.create_datagram_endpoint(
+                        lambda i=index: _Shared(self, i), sock=sock
+                    )
+                except BaseException:
+                    sock.close()
+                    raise
+                made.append((sock, transport))
+            self._endpoints[family] = made
+            opening.set_result(None)
+        except BaseException as exc:
+            for _, transport in made:
+                transport.close()
+            opening.set_exception(exc)
+            opening.exception()  # mark retrieved: the waiting queries get it raised instead
+            raise
+        finally:
+            del self._opening[family]
+        return made
+
+    async def _pace(self, server: tuple[str, int]) -> None:
+        if not self._interval:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        slot = max(now, self._next_send.get(server, now))
+        self._next_send[server] = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def query(
+        self,
+        server: tuple[str, int],
+        qname: str,
+        qtype: str,
+        role: DnsRole,
+        *,
+        timeout: float,
+        hold_on: float,
+        query_wire: bytes | None = None,
+    ) -> DnsQuery:
+        """Same contract as `query_udp` (but a closed port times out instead of "refused")."""
+        _check_qtype(qtype)
+        if self._closed:
+            raise RuntimeError("UdpDnsMux is closed")
+        wire = query_wire if query_wire is not None else build_query(qname, qtype)
+        resolver = resolver_label(server)
+        try:
+            family, addr = sockaddr(server)
+            endpoints = await self._sockets(family)
+        except OSError as exc:
+            return DnsQuery(resolver, role, "udp", qname, qtype, 0.0, error=udp_error_name(exc))  # type: ignore[arg-type]
+        self._turn = (self._turn + 1) % len(endpoints)
+        sock, transport = endpoints[self._turn]
+        index = self._turn + 10 * family
+        key = _addr_key(addr)
+        pending = self._pending
+
+        def alloc_id() -> int:
+            while True:  # ids must be unique per (socket, server) among the open queries
+                qid = secrets.randbits(16)
+                if (index, key, qid) not in pending:
+                    pending[(index, key, qid)] = exchange
+                    return qid
+
+        def send(data: bytes) -> None:
+            try:
+                sock.sendto(data, addr)
+            except BlockingIOError:
+                transport.sendto(data, addr)  # the transport buffers it until writable
+            except OSError as exc:
+                exchange.fail(exc)
+
+        exchange = Exchange(
+            wire, qname, qtype, timeout=timeout, hold_on=hold_on, alloc_id=alloc_id, send=send
+        )
+        await self._slots.acquire()
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if not released:
+                released = True
+                self._slots.release()
+
+        exchange.on_answer = release
+        try:
+            await self._pace(key)
+            exchange.start()
+            await exchange.done
+        finally:
+            exchange.finish()
+            release()
+            for qid in exchange.ids:
+                pending.pop((index, key, qid), None)
+        return exchange.result(resolver, role)

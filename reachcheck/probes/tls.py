@@ -1,0 +1,247 @@
+"""TLS handshake probe with raw asyncio (open_connection + StreamWriter.start_tls).
+
+Rules:
+1. Two contexts built once per run: `verified` (the trust store; hostname checked against the
+   SNI) and `unverified` (CERT_NONE, for the benign-SNI handshake and for capturing the
+   certificate a man-in-the-middle presents).
+2. TCP and TLS each get their own `timeout`, so a failure is attributed to the right stage.
+3. Transports are aborted, not closed: we want no close_notify exchange and no lingering socket.
+4. Certificates come from hostile servers: reading one never raises; unknown parts are left out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import os
+import socket
+import ssl
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reachcheck.model import CertInfo, TcpConnect, TlsHandshake
+from reachcheck.probes.errors import classify, is_cert_error
+
+_MAX_SANS = 256
+_MAX_VALUE = 256
+_SHORT = {
+    "commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU",
+    "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L",
+    "domainComponent": "DC", "emailAddress": "E", "serialNumber": "SERIALNUMBER",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class TlsContexts:
+    """The client SSL contexts of a run."""
+
+    verified: ssl.SSLContext
+    unverified: ssl.SSLContext
+
+    @classmethod
+    def create(cls, ca_bundle: str | None = None) -> TlsContexts:
+        """Verified context from `ca_bundle`, else certifi, else the system store."""
+        if ca_bundle is not None:
+            verified = ssl.create_default_context(cafile=ca_bundle)
+        else:
+            try:
+                import certifi
+
+                verified = ssl.create_default_context(cafile=certifi.where())
+            except ImportError:
+                verified = ssl.create_default_context()
+        unverified = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        unverified.check_hostname = False
+        unverified.verify_mode = ssl.CERT_NONE
+        return cls(verified, unverified)
+
+
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    tcp_ms: float
+    tcp_error: str | None = None
+    tls_ms: float = 0.0
+    tls_error: str | None = None
+    version: str | None = None
+    cipher: str | None = None
+    cert: CertInfo | None = None
+
+
+async def tls_handshake(
+    address: str,
+    port: int,
+    sni: str | None,
+    kind: Literal["benign", "target"],
+    contexts: TlsContexts,
+    *,
+    timeout: float,
+    clock_ms: Callable[[], float] | None = None,
+) -> tuple[TcpConnect, TlsHandshake]:
+    """Connect and handshake with `sni`; never raises for network failures.
+
+    kind "benign" uses the unverified context; "target" the verified one and, when the
+    certificate does not verify, a second unverified handshake captures what was presented
+    (ok=False, error=cert_*). If TCP fails, the TlsHandshake carries the TCP error with
+    elapsed_ms 0: no handshake was attempted, so record only the TcpConnect.
+    """
+    started_ms = clock_ms() if clock_ms is not None else None
+    ctx = contexts.verified if kind == "target" else contexts.unverified
+    att = await _attempt(address, port, sni, ctx, timeout)
+    tcp = TcpConnect(address, port, att.tcp_error is None, att.tcp_ms, att.tcp_error)
+    if att.tcp_error is not None:
+        return tcp, TlsHandshake(
+            address, port, sni, kind, ok=False, elapsed_ms=0.0, error=att.tcp_error,
+            started_ms=started_ms,
+        )  # fmt: skip
+    version, cipher, cert = att.version, att.cipher, att.cert
+    if kind == "target" and is_cert_error(att.tls_error):
+        version, cipher, cert = await presented_certificate(
+            address, port, sni, contexts, timeout=timeout
+        )
+    return tcp, TlsHandshake(
+        address=address,
+        port=port,
+        sni=sni,
+        kind=kind,
+        ok=att.tls_error is None,
+        elapsed_ms=att.tls_ms,
+        error=att.tls_error,
+        version=version,
+        cipher=cipher,
+        cert=cert,
+        started_ms=started_ms,
+    )
+
+
+async def presented_certificate(
+    address: str, port: int, sni: str | None, contexts: TlsContexts, *, timeout: float
+) -> tuple[str | None, str | None, CertInfo | None]:
+    """(version, cipher, leaf) from an unverified handshake; Nones if it fails."""
+    att = await _attempt(address, port, sni, contexts.unverified, timeout)
+    return att.version, att.cipher, att.cert
+
+
+async def _attempt(
+    address: str, port: int, sni: str | None, ctx: ssl.SSLContext, timeout: float
+) -> _Attempt:
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(
+                address, port, flags=socket.AI_NUMERICHOST
+            )
+    except Exception as exc:  # noqa: BLE001 - every failure becomes an observation
+        return _Attempt(_ms(loop.time() - t0), tcp_error=classify(exc))
+    t1 = loop.time()
+    tcp_ms = _ms(t1 - t0)
+    try:
+        async with asyncio.timeout(timeout):
+            await writer.start_tls(ctx, server_hostname=sni)
+        tls_ms = _ms(loop.time() - t1)
+        version, cipher, cert = tls_facts(writer.get_extra_info("ssl_object"))
+        return _Attempt(tcp_ms, None, tls_ms, None, version, cipher, cert)
+    except Exception as exc:  # noqa: BLE001
+        return _Attempt(tcp_ms, None, _ms(loop.time() - t1), classify(exc))
+    finally:
+        writer.transport.abort()
+
+
+def tls_facts(ssl_object: Any) -> tuple[str | None, str | None, CertInfo | None]:
+    """(version, cipher name, leaf certificate) of a completed handshake; never raises."""
+    if ssl_object is None:
+        return None, None, None
+    try:
+        version = ssl_object.version()
+        cipher = (ssl_object.cipher() or (None,))[0]
+    except Exception:  # noqa: BLE001
+        version = cipher = None
+    return version, cipher, _leaf(ssl_object)
+
+
+def _leaf(ssl_object: Any) -> CertInfo | None:
+    try:
+        der = ssl_object.getpeercert(True)
+    except Exception:  # noqa: BLE001
+        return None
+    if not der:
+        return None
+    try:
+        decoded = ssl_object.getpeercert() or _unverified_info(ssl_object) or _decode_der(der)
+    except Exception:  # noqa: BLE001
+        decoded = {}
+    return cert_info(der, decoded)
+
+
+def _unverified_info(ssl_object: Any) -> dict[str, Any]:
+    # getpeercert() is {} under CERT_NONE; 3.11 has the decoder only on the private chain API.
+    inner = getattr(ssl_object, "_sslobj", None)
+    get_chain = getattr(inner, "get_unverified_chain", None)
+    if get_chain is None:
+        return {}
+    chain = get_chain()
+    return dict(chain[0].get_info()) if chain else {}
+
+
+def _decode_der(der: bytes) -> dict[str, Any]:
+    # Last resort: the stdlib test decoder reads only from a file.
+    fd, path = tempfile.mkstemp(suffix=".pem")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(ssl.DER_cert_to_PEM_cert(der))
+        return dict(ssl._ssl._test_decode_cert(path))  # type: ignore[attr-defined]
+    finally:
+        os.unlink(path)
+
+
+def cert_info(der: bytes, decoded: dict[str, Any]) -> CertInfo:
+    """A CertInfo from the DER bytes and the stdlib's decoded dict; tolerant of anything."""
+    sha256 = hashlib.sha256(der).hexdigest()
+    try:
+        sans = tuple(
+            str(value)[:_MAX_VALUE].strip()
+            for kind, value in decoded.get("subjectAltName", ())[:_MAX_SANS]
+            if kind in ("DNS", "IP Address")
+        )
+        return CertInfo(
+            subject=_dn(decoded.get("subject", ())),
+            issuer=_dn(decoded.get("issuer", ())),
+            sans=sans,
+            not_before=_rfc3339(decoded.get("notBefore")),
+            not_after=_rfc3339(decoded.get("notAfter")),
+            sha256=sha256,
+        )
+    except Exception:  # noqa: BLE001 - a weird certificate must not break the probe
+        return CertInfo(subject="", issuer="", sha256=sha256)
+
+
+def _dn(rdns: Any) -> str:
+    """RFC 4514 order (most specific first): ``CN=host,O=Org,C=US``."""
+    parts = []
+    for rdn in reversed(tuple(rdns)):
+        attrs = [f"{_SHORT.get(k, k)}={_escape(str(v)[:_MAX_VALUE])}" for k, v in rdn]
+        parts.append("+".join(attrs))
+    return ",".join(parts)
+
+
+def _escape(value: str) -> str:
+    for ch in '\\,+"<>;=':
+        value = value.replace(ch, "\\" + ch)
+    return value
+
+
+def _rfc3339(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        ts = ssl.cert_time_to_seconds(value)
+        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)

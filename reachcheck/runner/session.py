@@ -1,0 +1,198 @@
+"""What one run shares across its sites: probes, TLS contexts, DoH clients, the HTTP prober,
+the per-address and per-resolver limits, the benign-handshake cache and the residual tracker.
+
+Rules: everything expensive to build (contexts, DoH connections) is built once per run; every
+per-address fact (the benign handshake) is measured once per run; nothing here keeps per-site
+results, so memory stays flat however long the list is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from reachcheck.config import Config
+from reachcheck.model import (
+    DnsQuery,
+    HttpFetch,
+    Observations,
+    SiteResult,
+    Target,
+    TcpConnect,
+    TlsHandshake,
+)
+from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracker
+from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet
+
+DEFAULT_RESIDUAL_WINDOW = 180.0
+BENIGN_CACHE_SIZE = 65536  # addresses whose benign handshake is remembered (LRU)
+
+
+@dataclasses.dataclass(slots=True)
+class Recorder:
+    """The observations of one site as they arrive, so a site cut off by its deadline still
+    reports what was measured."""
+
+    target: Target
+    dns: list[DnsQuery] = dataclasses.field(default_factory=list)
+    tcp: list[TcpConnect] = dataclasses.field(default_factory=list)
+    tls: list[TlsHandshake] = dataclasses.field(default_factory=list)
+    http: list[HttpFetch] = dataclasses.field(default_factory=list)
+
+    def observations(self, elapsed_ms: float) -> Observations:
+        return Observations(
+            target=self.target,
+            dns=tuple(self.dns),
+            tcp=tuple(self.tcp),
+            tls=tuple(self.tls),
+            http=tuple(self.http),
+            elapsed_ms=elapsed_ms,
+        )
+
+
+def inconclusive(target: Target, reason: str, obs: Observations | None = None) -> SiteResult:
+    """A result for a site whose check could not finish: never a verdict by accident."""
+    return SiteResult(
+        target=target.given,
+        domain=target.domain,
+        url=target.url,
+        verdict="inconclusive",
+        confidence="none",
+        anomalies=(),
+        reason=reason,
+        dns=obs.dns if obs else (),
+        tcp=obs.tcp if obs else (),
+        tls=obs.tls if obs else (),
+        http=obs.http if obs else (),
+        elapsed_ms=obs.elapsed_ms if obs else 0.0,
+        summary="The check could not be completed.",
+    )
+
+
+def site_deadline(config: Config) -> float:
+    """Backstop for one whole site: DNS, benign and target handshakes (a failed verification
+    costs a second one), a fetch and a fallback fetch, each under config.timeout, plus slack."""
+    return 12 * config.timeout + config.hold_on + 5.0
+
+
+class Session:
+    """Shared state of one run. Use as `async with Session(config, probes) as s:`."""
+
+    def __init__(
+        self,
+        config: Config,
+        probes: ProbeSet,
+        *,
+        judge: Callable[[Observations], SiteResult] | None = None,
+    ) -> None:
+        self.config = config
+        self.probes = probes
+        self.judge = judge  # None = reachcheck.analysis.judge (tests inject a stub)
+        self.deadline = site_deadline(config)
+        self.addresses = AddressLimiter(config.per_address)
+        self.rate = RateLimiter(config.rate)
+        window = getattr(config, "residual_window", DEFAULT_RESIDUAL_WINDOW)
+        self.residual = ResidualTracker(window)
+        self.contexts: Any = None
+        self.doh: tuple[tuple[str, DohLike], ...] = ()
+        self.http: HttpLike | None = None
+        self.mux: Any = None
+        self.system: tuple[tuple[str, int], ...] = ()
+        self._benign: collections.OrderedDict[
+            tuple[str, int], asyncio.Future[tuple[TcpConnect, TlsHandshake]]
+        ] = collections.OrderedDict()
+        self._t0 = 0.0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Session:
+        cfg, probes = self.config, self.probes
+        self._t0 = asyncio.get_running_loop().time()
+        if cfg.system_nameservers is not None:
+            self.system = tuple(cfg.system_nameservers)
+        elif cfg.system_resolver:
+            self.system = tuple(probes.system_nameservers())
+        if self.dns_only:
+            # Big DNS-only scans: shared sockets with rate caps instead of a socket per query.
+            if probes.make_mux is not None:
+                self.mux = probes.make_mux(cfg)
+        needs_tls = bool(cfg.doh) or not self.dns_only
+        if needs_tls:
+            self.contexts = probes.make_contexts(cfg.ca_bundle)
+        # One DoH client (one connection) per server for the whole run.
+        self.doh = tuple((s.url, probes.make_doh(s, self.contexts, cfg)) for s in cfg.doh)
+        if "http" in cfg.stages:
+            self.http = probes.make_http(self.contexts, cfg)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for fut in self._benign.values():
+            fut.cancel()
+        self._benign.clear()
+        closers = [c.aclose() for _, c in self.doh]
+        if self.http is not None:
+            closers.append(self.http.aclose())
+        if self.mux is not None and hasattr(self.mux, "aclose"):
+            closers.append(self.mux.aclose())
+        await asyncio.gather(*closers, return_exceptions=True)
+
+    # ------------------------------------------------------------------ helpers
+
+    @property
+    def dns_only(self) -> bool:
+        return not ({"tcp", "tls", "http"} & set(self.config.stages))
+
+    def clock_ms(self) -> float:
+        """Milliseconds since the run started (the `started_ms` clock of handshakes)."""
+        return (asyncio.get_running_loop().time() - self._t0) * 1000.0
+
+    def benign(
+        self, address: str, port: int, measure: Callable[[], Any]
+    ) -> asyncio.Future[tuple[TcpConnect, TlsHandshake]]:
+        """The benign-SNI handshake of (address, port), measured once per run.
+
+        The measurement runs as its own task so that a site cancelled while waiting (deadline,
+        interrupt) does not cancel it for the other sites sharing the address; callers await it
+        through `asyncio.shield`.
+        """
+        key = (address, port)
+        fut = self._benign.get(key)
+        if fut is not None and not fut.cancelled():
+            self._benign.move_to_end(key)
+            return fut
+        fut = asyncio.ensure_future(measure())
+        self._benign[key] = fut
+        while len(self._benign) > BENIGN_CACHE_SIZE:
+            _, old = self._benign.popitem(last=False)
+            if not old.done():
+                # Still wanted by someone: keep it (re-insert at the young end).
+                self._benign[_] = old
+                break
+        return fut
+
+    async def check(self, target: Target) -> SiteResult:
+        """Measure one target and judge it; never raises for a failure of this site."""
+        from reachcheck.runner.site import measure
+
+        judge = self.judge
+        if judge is None:
+            from reachcheck.analysis import judge
+        rec = Recorder(target)
+        start = self.clock_ms()
+        try:
+            async with asyncio.timeout(self.deadline):
+                await measure(self, target, rec)
+        except TimeoutError:
+            obs = rec.observations(self.clock_ms() - start)
+            return inconclusive(target, "the check of this site did not finish in time", obs)
+        except Exception as exc:  # a bug here must cost one site, not the run
+            obs = rec.observations(self.clock_ms() - start)
+            return inconclusive(target, f"internal error: {exc!r}", obs)
+        obs = rec.observations(self.clock_ms() - start)
+        try:
+            return judge(obs)
+        except Exception as exc:
+            return inconclusive(target, f"internal error in the analysis: {exc!r}", obs)

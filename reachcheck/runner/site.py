@@ -1,0 +1,245 @@
+"""The measurement plan of one site (design §3): DNS, then TCP/TLS per address, then HTTP.
+
+Handshakes dominate the cost, so the plan avoids redundant ones:
+- the benign-SNI handshake belongs to an address, not a site: measured once per run (cached in
+  the session) and its connect is the site's TcpConnect observation for that address;
+- the pinned HTTP fetch *is* the verified target-SNI handshake of the address it uses: its
+  `HttpFetch.tls` (which the analysis reads as a target handshake) stands for it; separate
+  target handshakes go only to the other addresses (at most ADDRESS_CAP per family).
+Order matters for residual blocking: every benign handshake of a site completes before any of
+its target-SNI handshakes starts, so a trigger cannot poison the benign baseline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+from collections.abc import Sequence
+
+from reachcheck.model import DnsQuery, HttpFetch, Target, TcpConnect, TlsHandshake
+from reachcheck.runner.dns import candidate_addresses, dns_jobs, resolve_site, select_addresses
+from reachcheck.runner.probeset import ResolveFn
+from reachcheck.runner.session import Recorder, Session
+
+Sources = dict[str, tuple[str, ...]]
+
+
+async def measure(session: Session, target: Target, rec: Recorder) -> None:
+    """Run the whole plan for `target`, appending observations to `rec` as they arrive."""
+    await resolve_site(session, target, rec)
+    if session.dns_only:
+        return
+    sources = candidate_addresses(target, rec.dns, session.config.ipv6)
+    addresses = select_addresses(sources)
+    if not addresses:
+        return
+    stages = session.config.stages
+    if target.scheme == "https" and ({"tls", "http"} & stages):
+        await _https(session, target, rec, addresses, sources)
+    else:
+        await _cleartext(session, target, rec, addresses, sources)
+
+
+# --------------------------------------------------------------------------- https
+
+
+async def _https(
+    session: Session, target: Target, rec: Recorder, addresses: list[str], sources: Sources
+) -> None:
+    port = target.port
+    benign = await asyncio.gather(*(_benign(session, a, port) for a in addresses))
+    ok_benign: set[str] = set()
+    live: list[str] = []
+    for address, (tcp, hs) in zip(addresses, benign):
+        rec.tcp.append(dataclasses.replace(tcp, sources=sources[address]))
+        if tcp.ok:  # a handshake whose connect failed never happened: the TcpConnect says it
+            rec.tls.append(hs)
+            live.append(address)
+            if hs.ok:
+                ok_benign.add(address)
+    if not live:
+        return
+    do_http = "http" in session.config.stages and session.http is not None
+    now = session.clock_ms()
+    residual = {a for a in live if session.residual.recent_failure(a, port, now)}
+    # Best address first: not under a residual penalty, a TLS server answered, then DNS order
+    # (system answers first, control answers last).
+    primary = min(live, key=lambda a: (a in residual, a not in ok_benign, live.index(a)))
+    control_only = [a for a in live if sources[a] == ("control",) and a != primary]
+    fallback = control_only[0] if (do_http and control_only) else None
+    # Retrying an address under a residual penalty would only extend the penalty.
+    others = [a for a in live if a not in (primary, fallback) and a not in residual]
+
+    async def first() -> HttpFetch | None:
+        if do_http:
+            return await _fetch(session, target, rec, primary)
+        await _target_handshake(session, target, rec, primary)
+        return None
+
+    first_task = asyncio.ensure_future(first())
+
+    async def second(address: str) -> None:
+        # A fetch that failed on the browser's address is retried on an address only the
+        # control gave: that is what tells DNS blocking from IP blocking. Otherwise a plain
+        # target handshake there is enough.
+        fetched = await asyncio.shield(first_task)
+        if fetched is not None and not fetched.ok:
+            await _fetch(session, target, rec, address)
+        else:
+            await _target_handshake(session, target, rec, address)
+
+    jobs = [first_task, *(_target_handshake(session, target, rec, a) for a in others)]
+    if fallback is not None:
+        jobs.append(second(fallback))
+    try:
+        await asyncio.gather(*jobs)
+    finally:
+        first_task.cancel()  # no-op when done; stops it when the site is cut off
+
+
+async def _benign(session: Session, address: str, port: int) -> tuple[TcpConnect, TlsHandshake]:
+    """The (shared, once-per-run) benign-SNI handshake of (address, port)."""
+    cfg = session.config
+
+    async def run() -> tuple[TcpConnect, TlsHandshake]:
+        started = session.clock_ms()
+        async with session.addresses.hold(address):
+            try:
+                async with asyncio.timeout(2 * cfg.timeout + 1.0):
+                    return await session.probes.tls_handshake(
+                        address, port, cfg.benign_sni, "benign", session.contexts,
+                        timeout=cfg.timeout, clock_ms=session.clock_ms,
+                    )
+            except Exception as exc:  # never poison the cache for every site on the address
+                error = "timeout" if isinstance(exc, TimeoutError) else "error"
+                elapsed = session.clock_ms() - started
+                return (
+                    TcpConnect(address, port, ok=False, elapsed_ms=elapsed, error=error),
+                    TlsHandshake(address, port, cfg.benign_sni, "benign", ok=False,
+                                 elapsed_ms=elapsed, error=error, started_ms=started),
+                )
+
+    return await asyncio.shield(session.benign(address, port, run))
+
+
+async def _target_handshake(session: Session, target: Target, rec: Recorder, address: str) -> None:
+    """A verified handshake with the target's own SNI; noted in the residual tracker."""
+    cfg = session.config
+    started = session.clock_ms()
+    async with session.addresses.hold(address):
+        try:
+            # A failed verification costs a second (unverified) handshake to capture the cert.
+            async with asyncio.timeout(4 * cfg.timeout + 1.0):
+                tcp, hs = await session.probes.tls_handshake(
+                    address, target.port, target.domain, "target", session.contexts,
+                    timeout=cfg.timeout, clock_ms=session.clock_ms,
+                )
+            if not tcp.ok:
+                # The connect failed although the benign one to this address just worked: the
+                # SNI was never sent, so this cannot be SNI filtering; it is a tuple-level
+                # penalty (residual blocking) or a glitch. Kept as evidence, never against
+                # the site. (A second TcpConnect would read as TCP blocking of a connect that
+                # worked.)
+                hs = dataclasses.replace(hs, possibly_residual=True)
+        except TimeoutError:
+            hs = TlsHandshake(address, target.port, target.domain, "target", ok=False,
+                              elapsed_ms=session.clock_ms() - started, error="timeout",
+                              started_ms=started)
+    rec.tls.append(session.residual.note(hs, session.clock_ms()))
+
+
+async def _fetch(session: Session, target: Target, rec: Recorder, address: str) -> HttpFetch:
+    """The pinned GET on `address`; its own handshake (`HttpFetch.tls`) is stamped with its
+    start and passed through the residual tracker like any target handshake."""
+    assert session.http is not None
+    cfg = session.config
+    started = session.clock_ms()
+    async with session.addresses.hold(address):
+        try:
+            async with asyncio.timeout(4 * cfg.timeout + 1.0):
+                fetched = await session.http.fetch(
+                    target.url, target.domain, address, resolve=_resolver(session)
+                )
+        except TimeoutError:
+            fetched = HttpFetch(target.url, address, ok=False,
+                                elapsed_ms=session.clock_ms() - started, error="timeout")
+    hs = fetched.tls
+    if hs is not None:
+        if hs.started_ms is None:
+            hs = dataclasses.replace(hs, started_ms=started)
+        hs = session.residual.note(hs, session.clock_ms())
+        fetched = dataclasses.replace(fetched, tls=hs)
+    # Not copied into rec.tls: the analysis reads target handshakes from HttpFetch.tls too.
+    rec.http.append(fetched)
+    return fetched
+
+
+def _resolver(session: Session) -> ResolveFn:
+    """Addresses for redirect hops: the control's answers (they cannot be forged on the path),
+    falling back to the system resolver when no control answers."""
+    cache: dict[str, list[str]] = {}
+
+    async def resolve(host: str) -> list[str]:
+        host = host.strip("[]").rstrip(".").lower()
+        try:
+            return [ipaddress.ip_address(host).compressed]
+        except ValueError:
+            pass
+        if host not in cache:
+            queries = await asyncio.gather(*dns_jobs(session, host, roles=("control",)))
+            found = _answers(queries)
+            if not found:
+                queries = await asyncio.gather(*dns_jobs(session, host, roles=("system",)))
+                found = _answers(queries)
+            cache[host] = found
+        return cache[host]
+
+    return resolve
+
+
+def _answers(queries: Sequence[DnsQuery]) -> list[str]:
+    seen: dict[str, None] = {}
+    for q in queries:
+        if q.answer is not None:
+            for a in q.answer.addresses:
+                seen.setdefault(a, None)
+    return list(seen)
+
+
+# ------------------------------------------------------------------------ cleartext
+
+
+async def _cleartext(
+    session: Session, target: Target, rec: Recorder, addresses: list[str], sources: Sources
+) -> None:
+    """http:// targets (or https without the TLS stages): TCP connects, then the fetch."""
+    cfg = session.config
+    connects = await asyncio.gather(
+        *(_connect(session, a, target.port, sources[a]) for a in addresses)
+    )
+    rec.tcp.extend(connects)
+    live = [c.address for c in connects if c.ok]
+    if not live or target.scheme != "http" or "http" not in cfg.stages or session.http is None:
+        return
+    fetched = await _fetch(session, target, rec, live[0])
+    # Cleartext cannot prove an address genuine; when the browser's address is not one the
+    # control gave, the fetch on a control address is the evidence for trusted DNS.
+    control_only = [a for a in live if sources[a] == ("control",) and a != live[0]]
+    if control_only and (not fetched.ok or "control" not in sources[live[0]]):
+        await _fetch(session, target, rec, control_only[0])
+
+
+async def _connect(session: Session, address: str, port: int, sources: tuple[str, ...]) -> TcpConnect:
+    cfg = session.config
+    started = session.clock_ms()
+    async with session.addresses.hold(address):
+        try:
+            async with asyncio.timeout(cfg.timeout + 1.0):
+                tcp = await session.probes.tcp_connect(
+                    address, port, timeout=cfg.timeout, sources=sources
+                )
+        except TimeoutError:
+            tcp = TcpConnect(address, port, ok=False,
+                             elapsed_ms=session.clock_ms() - started, error="timeout")
+    return dataclasses.replace(tcp, sources=sources)

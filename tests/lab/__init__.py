@@ -1,0 +1,1 @@
+"""The network-namespace censorship lab: end-to-end tests of reachcheck (see README.md)."""
