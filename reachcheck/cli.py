@@ -420,20 +420,22 @@ async def _run_async(targets: Iterable[Target], config: Config, sink: _Sink) -> 
     sink.stop = stop
     loop = asyncio.get_running_loop()
 
-    def first_interrupt() -> None:
-        # First Ctrl-C: finish gracefully (partial output). Removing the handler brings back
-        # KeyboardInterrupt, so a second Ctrl-C stops at once.
+    def first_signal(signum: int) -> None:
+        # First Ctrl-C (or SIGTERM): finish gracefully with partial output. Removing the
+        # handler brings back the default, so a second one stops at once.
         stop.set()
-        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signum)
 
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, first_interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, first_signal, signum)
     try:
         return await runner.run(targets, config, on_result=sink.on_result,
                                 on_progress=_on_progress, stop=stop)
     finally:
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
 
 
 class _Interrupted:

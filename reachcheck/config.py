@@ -56,5 +56,8 @@ class Config:
     ipv6: bool = True  # ask AAAA and connect to IPv6 answers
     body_cap: int = 256 * 1024  # bytes of HTTP body read
     max_redirects: int = 10
+    # After a reset/timeout on (address, port), later failures there within this many seconds may
+    # be a censor's residual penalty for an earlier site, not evidence against the later one.
+    residual_window: float = 180.0
     control: str | None = None  # control server URL
     control_token: str | None = None

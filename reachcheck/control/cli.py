@@ -87,9 +87,9 @@ def control() -> None:
               help="UDP resolver to ask (repeatable); default: the system nameservers.")
 @click.option("--max-inflight", default=16, show_default=True, type=click.IntRange(min=1),
               help="Measurements in flight before answering 503.")
-@click.option("--rate-per-client", default=1.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--rate-per-client", default=5.0, show_default=True, type=click.FloatRange(min=0),
               help="Measurements per second per client IP (0 = unlimited); 429 past it.")
-@click.option("--burst", default=10, show_default=True, type=click.IntRange(min=1),
+@click.option("--burst", default=20, show_default=True, type=click.IntRange(min=1),
               help="Requests a client may make at once before the rate applies.")
 @click.option("--timeout", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds per stage (DNS, connect, handshake, HTTP).")

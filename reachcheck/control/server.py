@@ -43,8 +43,8 @@ class ServerSettings:
     measure: MeasureSettings
     tokens: tuple[str, ...] = ()  # accepted bearer tokens; empty = no auth
     max_inflight: int = 16
-    rate_per_client: float | None = 1.0  # measurements per second per client IP; None = off
-    burst: int = 10
+    rate_per_client: float | None = 5.0  # measurements per second per client IP; None = off
+    burst: int = 20
 
 
 def emit_stderr(record: dict[str, Any]) -> None:

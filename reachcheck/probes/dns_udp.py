@@ -199,6 +199,13 @@ class _Connected(asyncio.DatagramProtocol):
         self.exchange.fail(exc)
 
 
+def _failed(resolver: str, role: DnsRole, qname: str, qtype: str, exc: OSError) -> DnsQuery:
+    """The query could not even be sent (bad address, no route, no socket)."""
+    return DnsQuery(
+        resolver, role, "udp", qname, qtype, 0.0, error=udp_error_name(exc)  # type: ignore[arg-type]
+    )
+
+
 def _check_qtype(qtype: str) -> None:
     if qtype not in ("A", "AAAA"):
         raise ValueError(f"unsupported query type {qtype!r}")
@@ -246,7 +253,7 @@ async def query_udp(
     except OSError as exc:
         if sock is not None:
             sock.close()
-        return DnsQuery(resolver, role, "udp", qname, qtype, 0.0, error=udp_error_name(exc))  # type: ignore[arg-type]
+        return _failed(resolver, role, qname, qtype, exc)
     try:
         exchange.start()
         await exchange.done
@@ -428,7 +435,7 @@ class UdpDnsMux:
             family, addr = sockaddr(server)
             endpoints = await self._sockets(family)
         except OSError as exc:
-            return DnsQuery(resolver, role, "udp", qname, qtype, 0.0, error=udp_error_name(exc))  # type: ignore[arg-type]
+            return _failed(resolver, role, qname, qtype, exc)
         self._turn = (self._turn + 1) % len(endpoints)
         sock, transport = endpoints[self._turn]
         index = self._turn + 10 * family

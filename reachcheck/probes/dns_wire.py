@@ -299,11 +299,10 @@ def _parse_sections(
                 if rdlen != _RDLEN[want]:
                     raise _Malformed(f"address record of {rdlen} bytes")
                 if len(addresses) < _MAX_KEPT:
-                    raw = wire[rdata:off]
                     addresses.append(
-                        str(ipaddress.IPv4Address(raw))
+                        "%d.%d.%d.%d" % tuple(wire[rdata:off])  # 3x faster than ipaddress
                         if want == 1
-                        else ipaddress.IPv6Address(raw).compressed
+                        else ipaddress.IPv6Address(wire[rdata:off]).compressed
                     )
                     ttls.append(ttl)
             elif rtype == _CNAME:

@@ -76,8 +76,8 @@ async def run(
     if check is not None:
         return await _schedule(targets, check, config, backstop, total, on_result, on_progress, stop)
     session = Session(config, probes if probes is not None else default_probes())
-    await session.__aenter__()
     try:
+        await session.__aenter__()
         return await _schedule(
             targets, session.check, config, backstop, total, on_result, on_progress, stop
         )

@@ -28,7 +28,10 @@ from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracke
 from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet
 
 DEFAULT_RESIDUAL_WINDOW = 180.0
-BENIGN_CACHE_SIZE = 65536  # addresses whose benign handshake is remembered (LRU)
+# Addresses whose benign handshake is remembered (LRU). Bounded because an entry holds a
+# certificate (CDN certificates list hundreds of names); CDN addresses repeat, so a few
+# thousand cover long lists.
+BENIGN_CACHE_SIZE = 8192
 
 
 @dataclasses.dataclass(slots=True)
@@ -79,7 +82,8 @@ def site_deadline(config: Config) -> float:
 
 
 class Session:
-    """Shared state of one run. Use as `async with Session(config, probes) as s:`."""
+    """Shared state of one run. Use as `async with Session(config, probes) as s:`; `__aexit__`
+    also cleans up after a failed `__aenter__`."""
 
     def __init__(
         self,
@@ -122,8 +126,10 @@ class Session:
         needs_tls = bool(cfg.doh) or not self.dns_only
         if needs_tls:
             self.contexts = probes.make_contexts(cfg.ca_bundle)
-        # One DoH client (one connection) per server for the whole run.
-        self.doh = tuple((s.url, probes.make_doh(s, self.contexts, cfg)) for s in cfg.doh)
+        # One DoH client (one connection) per server for the whole run. Built one by one so
+        # that __aexit__ closes those already made if a later one fails.
+        for server in cfg.doh:
+            self.doh += ((server.url, probes.make_doh(server, self.contexts, cfg)),)
         if "http" in cfg.stages:
             self.http = probes.make_http(self.contexts, cfg)
         return self
@@ -166,10 +172,10 @@ class Session:
         fut = asyncio.ensure_future(measure())
         self._benign[key] = fut
         while len(self._benign) > BENIGN_CACHE_SIZE:
-            _, old = self._benign.popitem(last=False)
+            old_key, old = self._benign.popitem(last=False)
             if not old.done():
-                # Still wanted by someone: keep it (re-insert at the young end).
-                self._benign[_] = old
+                # Still being measured for someone: keep it (re-insert at the young end).
+                self._benign[old_key] = old
                 break
         return fut
 

@@ -299,10 +299,11 @@ def test_interrupted_run_writes_partial_marked_output(fake_runner: Callable[...,
     assert "interrupted" in result.stderr
 
 
-def test_sigint_sets_the_stop_event(fake_runner: Callable[..., FakeRunner],
-                                    tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_sets_the_stop_event(fake_runner: Callable[..., FakeRunner],
+                                    tmp_path: Path, signum: int) -> None:
     async def interrupt(stop: Any) -> None:
-        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does
+        os.kill(os.getpid(), signum)  # what Ctrl-C (or a service manager) does
         await stop.wait()
 
     fake = fake_runner(before=interrupt)

@@ -54,7 +54,8 @@ async def test_answer_a_and_aaaa(server: FakeDnsServer) -> None:
     query = await ask(server, "ok.test")
     assert query.error is None and query.accepted == 0
     assert query.resolver == f"udp:127.0.0.1:{server.address[1]}"
-    assert (query.role, query.transport, query.qname, query.qtype) == ("probe", "udp", "ok.test", "A")
+    assert (query.role, query.transport) == ("probe", "udp")
+    assert (query.qname, query.qtype) == ("ok.test", "A")
     assert len(query.responses) == 1
     assert query.answer is not None and query.answer.addresses == ("192.0.2.1", "192.0.2.2")
     assert query.answer.has_opt and query.elapsed_ms == query.answer.arrived_ms

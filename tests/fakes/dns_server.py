@@ -163,7 +163,8 @@ class FakeDnsServer:
     def _run(self, ready: threading.Event) -> None:
         loop = asyncio.new_event_loop()
         self._loop = loop
-        sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_DGRAM)
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
         # A big receive buffer: bursts from throughput tests otherwise overflow the default.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         sock.bind((self.host, 0))
@@ -201,7 +202,12 @@ class FakeDnsServer:
         send = self._transport.sendto
         if rule.forged is not None:
             forged = tuple(x for x in rule.forged if (":" in x) == (qtype == _AAAA))
-            send(_response(qid, rd, question, NOERROR, qtype, forged, rule.forged_ttl, None, None, False), source)
+            send(
+                _response(
+                    qid, rd, question, NOERROR, qtype, forged, rule.forged_ttl, None, None, False
+                ),
+                source,
+            )
         if rule.garbage is not None:
             send(qid.to_bytes(2, "big") + rule.garbage, source)
         real = _response(
@@ -261,7 +267,7 @@ def _parse_query(data: bytes) -> tuple[int, int, bytes, list[bytes], int, bool] 
         return None
     qtype = struct.unpack_from("!H", data, off)[0]
     question = data[12 : off + 4]
-    has_opt = ar > 0 and data[off + 4 : off + 5] == b"\x00" and data[off + 5 : off + 7] == b"\x00\x29"
+    has_opt = ar > 0 and data[off + 4 : off + 7] == b"\x00\x00\x29"  # root owner, type OPT
     return qid, flags & 0x0100, question, labels, qtype, has_opt
 
 

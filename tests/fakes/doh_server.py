@@ -1,6 +1,7 @@
 """A DNS-over-HTTPS app for FakeServer (RFC 8484 POST and GET ?dns=).
 
-    doh = DohApp({"site.test": ["198.18.0.10", "2001:db8::10"]}, cnames={"www.site.test": "site.test"})
+    doh = DohApp({"site.test": ["198.18.0.10", "2001:db8::10"]},
+                 cnames={"www.site.test": "site.test"})
     with FakeServer(tls=True, app=doh) as srv:
         DohClient(srv.url("dns.test", "/dns-query"), ("127.0.0.1",), ctx, timeout=2)
 

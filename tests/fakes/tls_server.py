@@ -24,7 +24,6 @@ that call ``asyncio.run`` themselves.
 from __future__ import annotations
 
 import socket
-import ssl
 import struct
 import threading
 from collections.abc import Callable, Mapping

@@ -302,9 +302,10 @@ class Lab:
         http.append({"address": PROXY_ADDR, "port": 80, "tls": None,
                      "default": proxy_bodies[0] if proxy_bodies else S.MM_BLOCKPAGE})
         mitm = [s for s in self.scenarios if any(isinstance(a, S.TlsMitm) for a in s.censor)]
-        # The interceptor forges a certificate for each name it intercepts (its own CA).
-        mitm_tls = [leaf(rogue, s.domain, "mitm") for s in mitm] or [
-            leaf(rogue, S.BENIGN_SNI, "mitm")]
+        # The interceptor mints a certificate for each name it is asked for (its own CA), as
+        # national interceptors do (Kazakhstan 2019): the benign SNI gets one of its own.
+        mitm_tls = [leaf(rogue, s.domain, "mitm") for s in mitm]
+        mitm_tls.append(leaf(rogue, S.BENIGN_SNI, "mitm"))
         http.append({"address": S.MITM_ADDR, "port": 443, "tls": mitm_tls,
                      "pages": {s.domain: _page(s.title, "proxied") for s in mitm}})
         world = {

@@ -152,6 +152,9 @@ class Scenario:
     # asserted). False is what tells a user that encrypted DNS alone will not get them through.
     reachable_with_trusted_dns: bool | None = None
     note: str = ""
+    # A known reachcheck bug or missing feature this scenario exposes: the test is a strict
+    # xfail (it turns red as soon as reachcheck is fixed, so the marker gets removed).
+    known_gap: str = ""
     address: str = field(default="", compare=False)
 
     @property
@@ -202,7 +205,9 @@ _CENSORED: tuple[Scenario, ...] = (
        note="RST on SNI, then the (client, address, 443) tuple is dropped for 30 s"),
     _s("cdn-neighbour", "cdnpeer.test", NOT_BLOCKED, (),
        shares_address_with="sni-reset-residual",
-       note="unfiltered name on the residual-punished address: must not be blamed"),
+       note="unfiltered name on the residual-punished address: must not be blamed",
+       known_gap="false tls_blocked: its handshake started 0.6 ms after okx.test's (reset) on "
+                 "the same address, yet possibly_residual is false"),
     _s("host-reset", "huobi.test", "http_blocked", ("http.reset",), HostReset(),
        scheme="http", note="RST on 'Host: huobi.test' in a cleartext request"),
     _s("ip-blackhole", "kraken.test", "tcp_blocked", ("tcp.timeout",), IpBlock("drop"),
@@ -219,8 +224,9 @@ _CENSORED: tuple[Scenario, ...] = (
        InjectDns(forged=(FORGED_POOL + "2",)), SniReset(), reachable_with_trusted_dns=False,
        note="China crypto-site case: forged DNS and an SNI reset on the genuine address"),
     # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs.
-    _s("throttled", "bitget.test", "http_blocked", ("http.*",), Throttle(200),
-       page_bytes=160_000, note="responses from the address shaped to 200 kbit/s"),
+    _s("throttled", "bitget.test", ("http_blocked", "accessible"), ("http.throttled",),
+       Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s",
+       known_gap="http.throttled (design §4) not implemented: 5.5 s fetch judged accessible"),
     _s("ghost-dns", "ghostsite.test", "dns_blocked", ("dns.*",), IspDns((BLOCKPAGE_ADDR,)),
        exists=False, note="name does not exist upstream; the ISP resolver still answers"),
 )
@@ -246,7 +252,7 @@ def _twin(s: Scenario) -> Scenario:
     return replace(
         s, name=s.name + "~twin", domain=f"{first}-twin.{rest}", verdicts=frozenset({"accessible" if s.exists else "site_down"}),
         anomalies=frozenset(), censor=(), twin_of=s.name, shares_address_with=None,
-        reachable_with_trusted_dns=None,
+        reachable_with_trusted_dns=None, known_gap="",
         note=f"clean twin of {s.name}",
     )
 

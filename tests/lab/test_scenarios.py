@@ -36,7 +36,15 @@ def _has(kinds: list[str], want: str) -> bool:
     return want in kinds
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def _params() -> list[object]:
+    return [
+        pytest.param(s, id=s.name, marks=[pytest.mark.xfail(reason=s.known_gap, strict=True)]
+                     if s.known_gap else [])
+        for s in SCENARIOS
+    ]
+
+
+@pytest.mark.parametrize("scenario", _params())
 def test_scenario(scenario: Scenario, scenario_results: dict[str, dict[str, Any]]) -> None:
     result = scenario_results.get(scenario.name)
     assert result is not None, f"{scenario.domain} missing from the run"

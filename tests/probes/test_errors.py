@@ -34,7 +34,7 @@ def contexted(*excs: BaseException) -> BaseException:
 
 
 def cert_error(code: int) -> ssl.SSLCertVerificationError:
-    exc = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    exc = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED] verify failed")
     exc.verify_code = code
     return exc
 
@@ -81,7 +81,8 @@ CASES: list[tuple[str, BaseException, str]] = [
     ("anyio end of stream alone", caused(httpx.ReadError(""), anyio.EndOfStream()), "eof"),
     ("asyncio incomplete read", asyncio.IncompleteReadError(b"", 10), "eof"),
     ("handshake timeout via ssl_handshake_timeout",
-     ConnectionAbortedError("SSL handshake is taking longer than 60.0 seconds: aborting"), "timeout"),
+     ConnectionAbortedError("SSL handshake is taking longer than 60.0 seconds: aborting"),
+     "timeout"),
     ("closed without response",
      httpx.RemoteProtocolError("Server disconnected without sending a response."), "eof"),
     ("malformed response",

@@ -6,9 +6,11 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable
+from typing import Any, Literal
 
 import pytest
 
+from reachcheck.model import TcpConnect, TlsHandshake
 from reachcheck.probes.tls import TlsContexts, cert_info, tls_handshake
 from tests.fakes.pki import WRONG_NAME
 from tests.fakes.tls_server import FakeServer, closed_port
@@ -17,9 +19,14 @@ FakeFactory = Callable[..., FakeServer]
 SNI = "site.test"
 
 
-async def _handshake(srv: FakeServer, contexts: TlsContexts, kind: str = "target",
-                     sni: str | None = SNI, timeout: float = 2.0):  # type: ignore[no-untyped-def]
-    return await tls_handshake("127.0.0.1", srv.port, sni, kind, contexts, timeout=timeout)  # type: ignore[arg-type]
+async def _handshake(
+    srv: FakeServer,
+    contexts: TlsContexts,
+    kind: Literal["benign", "target"] = "target",
+    sni: str | None = SNI,
+    timeout: float = 2.0,
+) -> tuple[TcpConnect, TlsHandshake]:
+    return await tls_handshake("127.0.0.1", srv.port, sni, kind, contexts, timeout=timeout)
 
 
 async def test_ok_records_version_cipher_and_leaf(fake_server: FakeFactory,
@@ -73,7 +80,7 @@ async def test_expired_cert_dates_are_in_the_past(fake_server: FakeFactory,
 )
 @pytest.mark.parametrize("kind", ["target", "benign"])
 async def test_handshake_failures(fake_server: FakeFactory, contexts: TlsContexts,
-                                  mode: str, error: str, kind: str) -> None:
+                                  mode: str, error: str, kind: Literal["benign", "target"]) -> None:
     srv = fake_server(tls_mode=mode)
     tcp, tls = await _handshake(srv, contexts, kind=kind, timeout=0.3)
     assert tcp.ok
@@ -148,7 +155,7 @@ async def test_no_lingering_sockets(fake_server: FakeFactory, contexts: TlsConte
         {"issuer": [[("weirdOID", 5)]], "notBefore": 17},
     ],
 )
-def test_cert_info_never_raises(decoded: dict) -> None:  # type: ignore[type-arg]
+def test_cert_info_never_raises(decoded: dict[str, Any]) -> None:
     info = cert_info(b"\x30\x00", decoded)
     assert info.sha256 is not None and len(info.sha256) == 64
 

@@ -242,3 +242,36 @@ async def test_target_connect_failure_is_never_evidence_against_the_site(net: Fa
     (hs,) = [h for h in rec.tls if h.kind == "target"]
     assert hs.address == "127.0.0.20" and hs.possibly_residual
     assert all(t.ok for t in rec.tcp)  # no second, failed TcpConnect for a working address
+
+
+async def test_run_with_fake_probes_judges_and_closes_clients(net: FakeNet) -> None:
+    from reachcheck.runner import run
+
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    results = []
+    summary = await run([parse_target("a.test"), parse_target("gone.test")], loopback_config(),
+                        on_result=results.append, probes=net.probes())  # fmt: skip
+    assert {r.domain: r.verdict for r in results} == {"a.test": "accessible",
+                                                      "gone.test": "site_down"}  # fmt: skip
+    assert summary.total == 2
+    assert sorted(net.closed) == sorted(["https://127.0.0.1:8443/dns-query", "http"])
+
+
+async def test_stop_with_real_sessions_cancels_hanging_probes_and_closes(net: FakeNet) -> None:
+    import time
+
+    from reachcheck.runner import run
+
+    names = [f"s{i}.test" for i in range(20)]
+    for name in names:
+        net.local[name] = net.control[name] = ("127.0.0.10",)
+    net.delay = 3600.0  # every connection hangs
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(0.1, stop.set)
+    t0 = time.monotonic()
+    summary = await run([parse_target(n) for n in names], loopback_config(concurrency=5),
+                        on_result=lambda r: None, stop=stop, probes=net.probes())  # fmt: skip
+    assert time.monotonic() - t0 < 3.0  # generous: the contract is "about a second"
+    assert summary.interrupted and summary.total == 0
+    assert net.active["127.0.0.10"] == 0  # the hanging handshakes were cancelled
+    assert "http" in net.closed
