@@ -23,7 +23,6 @@ VERDICT_STYLES: dict[str, str] = {
     **{v: "bold red" for v in BLOCKED_VERDICTS},
 }
 EVIDENCE_ITEMS = 2  # anomaly details shown per row; the JSON has them all
-SITE_MAX_WIDTH = 30
 
 
 def key_evidence(result: SiteResult) -> str:
@@ -57,11 +56,8 @@ def summary_line(counts: Mapping[str, int]) -> Text:
 
 def build_table(results: Iterable[SiteResult]) -> Table:
     """The rich Table for `results` (in the order given)."""
-    results = list(results)
-    # Keep site names whole when they are short enough; fold only the longest ones.
-    site_width = min(max((len(r.target) for r in results), default=4), SITE_MAX_WIDTH)
     table = Table(show_lines=False, header_style="bold", expand=False)
-    table.add_column("Site", overflow="fold", min_width=site_width)
+    table.add_column("Site", overflow="fold", ratio=2)
     table.add_column("Verdict", no_wrap=True)
     table.add_column("Confidence", no_wrap=True)
     table.add_column("Mechanism", overflow="fold", ratio=3)

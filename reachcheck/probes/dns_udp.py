@@ -201,9 +201,8 @@ class _Connected(asyncio.DatagramProtocol):
 
 def _failed(resolver: str, role: DnsRole, qname: str, qtype: str, exc: OSError) -> DnsQuery:
     """The query could not even be sent (bad address, no route, no socket)."""
-    return DnsQuery(
-        resolver, role, "udp", qname, qtype, 0.0, error=udp_error_name(exc)  # type: ignore[arg-type]
-    )
+    error = udp_error_name(exc)
+    return DnsQuery(resolver, role, "udp", qname, qtype, 0.0, error=error)  # type: ignore[arg-type]
 
 
 def _check_qtype(qtype: str) -> None:

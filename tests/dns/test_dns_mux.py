@@ -128,3 +128,25 @@ async def test_close_ends_running_queries(server: FakeDnsServer) -> None:
     assert query.error == "error" and query.responses == ()
     with pytest.raises(RuntimeError):
         await mux.query(server.address, "ok.test", "A", "probe", timeout=1, hold_on=0)
+
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
+async def test_ipv4_and_ipv6_servers_share_one_mux(server: FakeDnsServer) -> None:
+    with FakeDnsServer({"ok.test": Rule.answer("192.0.2.6")}, host="::1") as six:
+        async with UdpDnsMux() as mux:
+            v6, v4 = await asyncio.gather(
+                mux.query(six.address, "ok.test", "A", "probe", timeout=1, hold_on=0),
+                mux.query(server.address, "ok.test", "A", "probe", timeout=1, hold_on=0),
+            )
+    assert v6.resolver == f"udp:[::1]:{six.address[1]}"
+    assert v6.answer is not None and v6.answer.addresses == ("192.0.2.6",)
+    assert v4.answer is not None and v4.answer.addresses == ("192.0.2.1",)

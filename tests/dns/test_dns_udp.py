@@ -280,3 +280,10 @@ def test_with_id_round_trip_for_the_fake_server_fixture(server: FakeDnsServer) -
         sock.sendto(with_id(build_query("ok.test", "A"), 4242), server.address)
         data = sock.recv(2048)
     assert int.from_bytes(data[:2], "big") == 4242 and data[3] & 0x0F == 0
+
+
+async def test_non_numeric_server_is_an_error_without_a_lookup() -> None:
+    # AI_NUMERICHOST: a name here is a configuration mistake, never resolved behind our back.
+    query = await query_udp(("resolver.invalid", 53), "x.test", "A", "probe",
+                            timeout=1, hold_on=0)
+    assert query.error == "error" and query.responses == ()

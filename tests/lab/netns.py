@@ -14,6 +14,7 @@ The client gets no default route: any address outside 10/8 and 198.18/15 fails a
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import json
 import os
 import shutil
@@ -37,6 +38,24 @@ LAB_RANGES = ("10.0.0.0/8", "198.18.0.0/15")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOH_URL = f"https://{S.DOH_NAME}/dns-query"
 PROXY_ADDR = "198.18.3.2"  # the censor's transparent HTTP proxy serving blockpages
+# One lab per machine (the namespace names are fixed): a second test session waits for the lock
+# instead of tearing down the first one's lab as "stale".
+LOCK_PATH = Path("/tmp/rclab.lock")
+LOCK_WAIT_S = 600.0
+
+
+def _lock() -> Any:
+    f = open(LOCK_PATH, "w")  # noqa: SIM115 - held for the lab's lifetime
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                f.close()
+                raise RuntimeError(f"another lab holds {LOCK_PATH}") from None
+            time.sleep(0.5)
 
 
 def sh(*args: str, input: str | None = None, check: bool = True) -> str:
@@ -166,6 +185,7 @@ class Lab:
     workdir: Path
     scenarios: tuple[Scenario, ...]
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    lock: Any = None
     ca_pem: Path = field(init=False)
 
     def __post_init__(self) -> None:
@@ -175,9 +195,10 @@ class Lab:
     @classmethod
     def up(cls, workdir: Path, scenarios: tuple[Scenario, ...] = S.SCENARIOS) -> Lab:
         """Create namespaces, links, servers and censor rules; tear down again on failure."""
-        cleanup_stale()
+        lock = _lock()
+        cleanup_stale()  # under the lock: whatever is left is truly stale
         workdir.mkdir(parents=True, exist_ok=True)
-        lab = cls(workdir, scenarios)
+        lab = cls(workdir, scenarios, lock=lock)
         try:
             lab._network()
             world_cfg, censor_cfg = lab._configs()
@@ -208,6 +229,9 @@ class Lab:
         self.procs.clear()
         for ns in (CLIENT, CENSOR, WORLD):
             sh("ip", "netns", "del", ns, check=False)
+        if self.lock is not None:
+            self.lock.close()  # releases the flock
+            self.lock = None
 
     # -------------------------------------------------------------------------- network
     def _network(self) -> None:

@@ -69,3 +69,11 @@ def test_counts_in_verdict_order() -> None:
     results = [make_result("b.test", "inconclusive"), make_result("a.test")]
     assert list(count_verdicts(results)) == ["accessible", "inconclusive"]
     assert summary_line({"accessible": 1}).plain == "1 site: 1 accessible"
+
+
+def test_table_fits_the_console_width() -> None:
+    results = [make_result("https://" + "long-name." * 6 + "test/path", "tls_blocked",
+                           anomalies=3)]
+    for width in (60, 80, 120):
+        out = _render(results, width=width)
+        assert max(len(line) for line in out.splitlines()) <= width

@@ -264,7 +264,7 @@ async def test_bare_ssl_context_is_accepted(fake_server: FakeFactory,
 # ----------------------------------------------------------------- pure helpers, property tests
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=2048), st.one_of(st.none(), st.text(max_size=60)))
 def test_title_never_raises(body: bytes, content_type: str | None) -> None:
     for candidate in (body, b"<title>" + body + b"</title>", b"<TITLE x>" + body):
@@ -273,7 +273,7 @@ def test_title_never_raises(body: bytes, content_type: str | None) -> None:
                                  and "\n" not in title)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(st.tuples(st.binary(max_size=80), st.binary(max_size=800)), max_size=120))
 def test_headers_never_raise(raw: list[tuple[bytes, bytes]]) -> None:
     kept, names = hc.select_headers(raw)
@@ -282,7 +282,7 @@ def test_headers_never_raise(raw: list[tuple[bytes, bytes]]) -> None:
     assert all(n == n.lower() for n in names)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.binary(max_size=4096), st.sampled_from([None, "gzip", "deflate", "br"]),
        st.integers(min_value=0, max_value=5000))
 def test_body_decoder_never_raises(chunk: bytes, encoding: str | None, limit: int) -> None:
