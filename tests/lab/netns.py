@@ -124,7 +124,8 @@ def censor_rules(scenarios: tuple[Scenario, ...]) -> str:
     for i, s in enumerate(scenarios):
         for a in s.censor:
             if isinstance(a, S.SniReset):
-                trigger = f"-A FORWARD {c} -p tcp --dport 443 -m string --algo bm --string {s.domain}"
+                trigger = (f"-A FORWARD {c} -p tcp --dport 443 "
+                           f"-m string --algo bm --string {s.domain}")
                 if a.residual_s:
                     # The (client, server, 443) tuple stays punished after a trigger; the list
                     # is keyed by server address (--rdest), the lab has a single client.
@@ -360,7 +361,8 @@ class Lab:
         line = p.stdout.readline()  # blocks until READY or the process exits
         if line.strip() != "READY":
             p.wait(timeout=5)
-            raise RuntimeError(f"{role} server failed: {(self.workdir / f'{role}.log').read_text()}")
+            log_text = (self.workdir / f"{role}.log").read_text()
+            raise RuntimeError(f"{role} server failed: {log_text}")
 
     # -------------------------------------------------------------------------- variants
     def set_control_blocked(self, blocked: bool) -> None:

@@ -22,7 +22,7 @@ def treat_lab_range_as_public() -> None:
     """Drop the lab's world range from reachcheck's bogon list (fails loudly if it moved)."""
     nets = bogons._V4_NETS
     if LAB_PUBLIC not in nets:
-        raise RuntimeError("reachcheck.analysis.bogons._V4_NETS changed: update tests/lab/rcmain.py")
+        raise RuntimeError("reachcheck.analysis.bogons._V4_NETS changed: update tests.lab.rcmain")
     bogons._V4_NETS = tuple(n for n in nets if n != LAB_PUBLIC)
     bogons.is_bogon.cache_clear()
 

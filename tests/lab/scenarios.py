@@ -9,8 +9,8 @@ Kinds covered (OONI webconnectivityqa kinds, ooni.md §3; censorship.md (b)): on
 injection (racing, NXDOMAIN, drop-the-real-answer), lying ISP resolver (NXDOMAIN, bogon,
 blockpage IP, ghost names), SNI reset with and without residual tuple blocking (and a CDN
 neighbour on the punished address), Host-header reset, IP blackhole/reset, TLS MITM, HTTP
-blockpage, throttling, DNS+SNI together (the mainland China crypto-site case), site down (NXDOMAIN, closed
-port), server-side certificate mistakes (must not be called blocked).
+blockpage, throttling, DNS+SNI together (the mainland China crypto-site case), site down
+(NXDOMAIN, closed port), server-side certificate mistakes (must not be called blocked).
 """
 
 from __future__ import annotations
@@ -177,7 +177,9 @@ def _s(
     **kw: object,
 ) -> Scenario:
     vs = frozenset((verdicts,) if isinstance(verdicts, str) else verdicts)
-    return Scenario(name, domain, vs, frozenset(anomalies), tuple(censor), **kw)  # type: ignore[arg-type]
+    return Scenario(
+        name, domain, vs, frozenset(anomalies), tuple(censor), **kw  # type: ignore[arg-type]
+    )
 
 
 NOT_BLOCKED = ("accessible", "site_down", "inconclusive")
@@ -250,7 +252,8 @@ def _twin(s: Scenario) -> Scenario:
     first, _, rest = s.domain.partition(".")
     # "<label>-twin.<tld>": a censor string for the original name is never a substring of it.
     return replace(
-        s, name=s.name + "~twin", domain=f"{first}-twin.{rest}", verdicts=frozenset({"accessible" if s.exists else "site_down"}),
+        s, name=s.name + "~twin", domain=f"{first}-twin.{rest}",
+        verdicts=frozenset({"accessible" if s.exists else "site_down"}),
         anomalies=frozenset(), censor=(), twin_of=s.name, shares_address_with=None,
         reachable_with_trusted_dns=None, known_gap="",
         note=f"clean twin of {s.name}",

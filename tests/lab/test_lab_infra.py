@@ -35,7 +35,8 @@ def test_injector_races_the_real_answer(facts: dict[str, Any]) -> None:
     forged, real = facts["dns_public_injected"]
     assert forged["a"] == [S.FORGED_POOL + "1"] and not forged["edns"]
     assert real["a"] == [S.BY_NAME["dns-injection"].address] and real["edns"]
-    assert [r["a"] for r in facts["dns_public_clean"]] == [[S.BY_NAME["dns-injection~twin"].address]]
+    twin = S.BY_NAME["dns-injection~twin"].address
+    assert [r["a"] for r in facts["dns_public_clean"]] == [[twin]]
 
 
 def test_injection_probe_answers_only_listed_names(facts: dict[str, Any]) -> None:

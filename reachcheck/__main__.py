@@ -1,0 +1,5 @@
+"""`python -m reachcheck` runs the command line."""
+
+from reachcheck.cli import main
+
+main()
