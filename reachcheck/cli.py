@@ -594,6 +594,17 @@ def _rejudge(results: list[SiteResult]) -> list[SiteResult]:
     return out
 
 
+def _add_control() -> None:
+    # The control server needs the optional starlette/uvicorn extra only when it is served;
+    # its click group imports neither at load time.
+    from reachcheck.control.cli import control
+
+    cli.add_command(control)
+
+
+_add_control()
+
+
 def main() -> NoReturn:
     """Console-script entry point."""
     cli.main(prog_name="reachcheck")

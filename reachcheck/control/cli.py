@@ -6,11 +6,8 @@ import sys
 from pathlib import Path
 
 import click
-import uvicorn
 
-from reachcheck.control.measure import MeasureSettings
 from reachcheck.control.policy import parse_ip
-from reachcheck.control.server import ServerSettings, create_app, uvicorn_config
 
 MIN_TOKEN_LENGTH = 16
 
@@ -130,6 +127,16 @@ def serve(
             tokens = read_tokens(token_file)
         except (OSError, ValueError) as exc:
             raise click.BadParameter(str(exc), param_hint="--token-file") from None
+    try:  # the server's libraries are an optional extra: `pip install 'reachcheck[control]'`
+        import uvicorn
+
+        from reachcheck.control.measure import MeasureSettings
+        from reachcheck.control.server import ServerSettings, create_app, uvicorn_config
+    except ImportError as exc:
+        raise click.ClickException(
+            f"the control server needs the 'control' extra ({exc.name} is missing): "
+            "pip install 'reachcheck[control]'"
+        ) from None
     settings = ServerSettings(
         measure=MeasureSettings(
             resolvers=_resolvers(resolvers),

@@ -13,7 +13,6 @@ shares a few sockets among thousands of queries for large DNS-only scans.
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
 import secrets
 import socket
@@ -22,28 +21,15 @@ from functools import lru_cache
 
 from reachcheck.model import DnsQuery, DnsResponse, DnsRole
 from reachcheck.probes.dns_wire import build_query, parse_response, with_id
+from reachcheck.probes.errors import classify
 
 MAX_RESPONSES = 16  # responses kept per query: enough for 1-3 injectors plus the real one
 _MAXNS = 3  # glibc uses the first three nameservers only (resolv.h MAXNS)
 
 
 def udp_error_name(exc: BaseException) -> str:
-    """Error name of a UDP socket failure.
-
-    Interim private mapping until `reachcheck.probes.errors.classify` exists; the lead can
-    switch the call sites to `classify` (same names).
-    """
-    if isinstance(exc, ConnectionRefusedError):
-        return "refused"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, OSError) and exc.errno in (
-        errno.ENETUNREACH,
-        errno.EHOSTUNREACH,
-        errno.EADDRNOTAVAIL,
-    ):
-        return "unreachable"
-    return "error"
+    """Error name of a UDP socket failure (the one mapping lives in `errors.classify`)."""
+    return classify(exc)
 
 
 def resolver_label(server: tuple[str, int]) -> str:

@@ -117,10 +117,11 @@ class ResidualTracker:
     def note(self, hs: TlsHandshake, end_ms: float) -> TlsHandshake:
         """Record a target-SNI handshake that ended at `end_ms`; return it, flagged
         `possibly_residual` when it failed after an earlier trigger on the same tuple."""
-        start = hs.started_ms if hs.started_ms is not None else end_ms
-        # Only failures that ended before this handshake began can have caused it; a failure
-        # of a concurrent handshake is independent evidence, not a penalty.
-        if not hs.ok and self.recent_failure(hs.address, hs.port, start - 1e-6):
+        # Any trigger on the tuple that ended before this handshake did may have caused this
+        # failure, a concurrent one included: the censor penalises every packet of the tuple
+        # after the trigger, so a handshake already under way when a CDN neighbour was reset
+        # stalls too. (The first failure to end is the trigger; later ones are suspect.)
+        if not hs.ok and self.recent_failure(hs.address, hs.port, end_ms):
             hs = dataclasses.replace(hs, possibly_residual=True)
         if not hs.ok and hs.error in RESIDUAL_TRIGGERS:
             key = (hs.address, hs.port)

@@ -16,6 +16,7 @@ from typing import Any
 
 from reachcheck.config import Config
 from reachcheck.model import (
+    ControlMeasurement,
     DnsQuery,
     HttpFetch,
     Observations,
@@ -44,6 +45,7 @@ class Recorder:
     tcp: list[TcpConnect] = dataclasses.field(default_factory=list)
     tls: list[TlsHandshake] = dataclasses.field(default_factory=list)
     http: list[HttpFetch] = dataclasses.field(default_factory=list)
+    control: ControlMeasurement | None = None
 
     def observations(self, elapsed_ms: float) -> Observations:
         return Observations(
@@ -52,6 +54,7 @@ class Recorder:
             tcp=tuple(self.tcp),
             tls=tuple(self.tls),
             http=tuple(self.http),
+            control=self.control,
             elapsed_ms=elapsed_ms,
         )
 
@@ -70,6 +73,7 @@ def inconclusive(target: Target, reason: str, obs: Observations | None = None) -
         tcp=obs.tcp if obs else (),
         tls=obs.tls if obs else (),
         http=obs.http if obs else (),
+        control=obs.control if obs else None,
         elapsed_ms=obs.elapsed_ms if obs else 0.0,
         summary="The check could not be completed.",
     )
@@ -104,6 +108,7 @@ class Session:
         self.doh: tuple[tuple[str, DohLike], ...] = ()
         self.http: HttpLike | None = None
         self.mux: Any = None
+        self.control: Any = None  # ControlClient when --control is set
         self.system: tuple[tuple[str, int], ...] = ()
         self._benign: collections.OrderedDict[
             tuple[str, int], asyncio.Future[tuple[TcpConnect, TlsHandshake]]
@@ -132,6 +137,13 @@ class Session:
             self.doh += ((server.url, probes.make_doh(server, self.contexts, cfg)),)
         if "http" in cfg.stages:
             self.http = probes.make_http(self.contexts, cfg)
+        if cfg.control and not self.dns_only:
+            from reachcheck.control.client import ControlClient
+
+            self.control = ControlClient(
+                cfg.control, cfg.control_token, ca_bundle=cfg.ca_bundle,
+                timeout=max(10.0, self.deadline - 2.0),
+            )
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -143,6 +155,8 @@ class Session:
             closers.append(self.http.aclose())
         if self.mux is not None and hasattr(self.mux, "aclose"):
             closers.append(self.mux.aclose())
+        if self.control is not None:
+            closers.append(self.control.aclose())
         await asyncio.gather(*closers, return_exceptions=True)
 
     # ------------------------------------------------------------------ helpers

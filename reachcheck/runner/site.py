@@ -30,6 +30,23 @@ async def measure(session: Session, target: Target, rec: Recorder) -> None:
     await resolve_site(session, target, rec)
     if session.dns_only:
         return
+    if session.control is None:
+        await _local(session, target, rec)
+        return
+    # The control server measures from outside while the local checks run; it is sent the
+    # addresses the probe's own resolvers gave (the control's DoH answers it finds itself).
+    probe = [
+        a
+        for a, s in candidate_addresses(target, rec.dns, session.config.ipv6).items()
+        if s != ("control",)
+    ][:16]
+    rec.control, _ = await asyncio.gather(
+        session.control.measure(target, probe), _local(session, target, rec)
+    )
+
+
+async def _local(session: Session, target: Target, rec: Recorder) -> None:
+    """TCP, TLS and HTTP from here, on the addresses DNS gave."""
     sources = candidate_addresses(target, rec.dns, session.config.ipv6)
     addresses = select_addresses(sources)
     if not addresses:

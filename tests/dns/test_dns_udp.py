@@ -286,4 +286,4 @@ async def test_non_numeric_server_is_an_error_without_a_lookup() -> None:
     # AI_NUMERICHOST: a name here is a configuration mistake, never resolved behind our back.
     query = await query_udp(("resolver.invalid", 53), "x.test", "A", "probe",
                             timeout=1, hold_on=0)
-    assert query.error == "error" and query.responses == ()
+    assert query.error not in (None, "timeout") and query.responses == ()

@@ -207,9 +207,7 @@ _CENSORED: tuple[Scenario, ...] = (
        note="RST on SNI, then the (client, address, 443) tuple is dropped for 30 s"),
     _s("cdn-neighbour", "cdnpeer.test", NOT_BLOCKED, (),
        shares_address_with="sni-reset-residual",
-       note="unfiltered name on the residual-punished address: must not be blamed",
-       known_gap="false tls_blocked: its handshake started 0.6 ms after okx.test's (reset) on "
-                 "the same address, yet possibly_residual is false"),
+       note="unfiltered name on the residual-punished address: must not be blamed"),
     _s("host-reset", "huobi.test", "http_blocked", ("http.reset",), HostReset(),
        scheme="http", note="RST on 'Host: huobi.test' in a cleartext request"),
     _s("ip-blackhole", "kraken.test", "tcp_blocked", ("tcp.timeout",), IpBlock("drop"),
