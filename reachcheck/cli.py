@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import ipaddress
 import os
 import signal
 import sys
@@ -155,6 +156,25 @@ def _fmt_servers(servers: Iterable[tuple[str, int]]) -> str:
     return ", ".join(f"{h}:{p}" if ":" not in h else f"[{h}]:{p}" for h, p in servers)
 
 
+def parse_public_range(text: str) -> str:
+    """`--public-range CIDR` -> the normalised network ("10.1.2.3/8" -> "10.0.0.0/8")."""
+    try:
+        return ipaddress.ip_network(str(text).strip(), strict=False).compressed
+    except ValueError:
+        shown = text if len(text) <= 60 else text[:60] + "..."
+        raise click.BadParameter(f"{shown!r} is not an IP network (CIDR, e.g. 198.18.0.0/15)") from None
+
+
+def _public_ranges_cb(ctx: click.Context, param: click.Parameter,
+                      value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(parse_public_range(v) for v in value or ()))
+
+
+public_range_option = click.option(
+    "--public-range", "public_ranges", metavar="CIDR", multiple=True, callback=_public_ranges_cb,
+    help="Treat addresses in CIDR as public, not special-purpose (for labs and test networks "
+         "that use 198.18.0.0/15 or 10.0.0.0/8); repeatable. [default: none]")
+
 _DEFAULTS = Config()  # slotted: read defaults from an instance
 _DEFAULT_DOH_TEXT = ", ".join(s.url for s in DEFAULT_DOH)
 
@@ -241,6 +261,7 @@ def cli() -> None:
                    "down. [default: none]")
 @click.option("--control-token-file", metavar="FILE", callback=_cb(options.read_token_file),
               help="File holding the control server's access token. [default: none]")
+@public_range_option
 @json_option
 @jsonl_option
 @color_option
@@ -251,7 +272,8 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           injection_probe: tuple[str, int] | None, benign_sni: str | None,
           ca_bundle: str | None, timeout: float, hold_on: float, concurrency: int,
           rate: float | None, stages: frozenset[str] | None, no_ipv6: bool,
-          control: str | None, control_token_file: str | None, json_path: str | None,
+          control: str | None, control_token_file: str | None,
+          public_ranges: tuple[str, ...], json_path: str | None,
           jsonl_path: str | None, color: bool | None, quiet: bool) -> int:
     """Check TARGETs (domains or URLs; a bare domain means https://DOMAIN/)."""
     ctx = click.get_current_context()
@@ -273,6 +295,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
         ipv6=not no_ipv6,
         control=control,
         control_token=control_token_file,
+        public_ranges=public_ranges,
     )
     if control_token_file and not control:
         raise click.UsageError("--control-token-file needs --control")
@@ -534,13 +557,20 @@ def _console(color: bool | None) -> Console:
 @click.option("--rejudge", is_flag=True,
               help="Re-run the current analysis on the saved observations instead of showing "
                    "the saved verdicts. [default: off]")
+@public_range_option
 @json_option
 @jsonl_option
 @color_option
 @quiet_option
-def report(files: tuple[str, ...], rejudge: bool, json_path: str | None,
-           jsonl_path: str | None, color: bool | None, quiet: bool) -> int:
-    """Show saved runs (JSON or JSONL files) as the table, optionally re-judged or re-exported."""
+def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...],
+           json_path: str | None, jsonl_path: str | None, color: bool | None,
+           quiet: bool) -> int:
+    """Show saved runs (JSON or JSONL files) as the table, optionally re-judged or re-exported.
+
+    --rejudge uses each run's saved --public-range settings unless --public-range is given.
+    """
+    if public_ranges and not rejudge:
+        raise click.UsageError("--public-range needs --rejudge")
     _check_output_paths(json_path, jsonl_path)
     metas: list[dict[str, Any]] = []
     results: list[SiteResult] = []
@@ -550,15 +580,19 @@ def report(files: tuple[str, ...], rejudge: bool, json_path: str | None,
         except (RunFileError, OSError) as exc:
             raise InputError(str(exc)) from None
         metas.append(meta)
+        if rejudge:
+            ranges = public_ranges or _saved_public_ranges(meta, path)
+            loaded = _rejudge(loaded, ranges)
         results.extend(loaded)
-    if rejudge:
-        results = _rejudge(results)
     counts = count_verdicts(results)
     interrupted = any(m.get("interrupted") for m in metas)
     first = metas[0] if metas else {}
+    settings = dict(first.get("settings") or {})
+    if rejudge and public_ranges:
+        settings["public_ranges"] = list(public_ranges)  # what the results were judged with
     try:
         if json_path:
-            with JsonWriter(json_path, first.get("settings") or {},
+            with JsonWriter(json_path, settings,
                             started_at=first.get("started_at")) as writer:
                 for r in results:
                     writer.write(r)
@@ -581,7 +615,21 @@ class _Report:
         self.counts, self.interrupted, self.network_down = dict(counts), False, False
 
 
-def _rejudge(results: list[SiteResult]) -> list[SiteResult]:
+def _saved_public_ranges(meta: Mapping[str, Any], path: str) -> tuple[str, ...]:
+    """The --public-range values a saved run was judged with (none in a JSONL file)."""
+    settings = meta.get("settings") or {}
+    saved = settings.get("public_ranges") if isinstance(settings, Mapping) else None
+    if saved is None:
+        return ()
+    if not isinstance(saved, list) or not all(isinstance(v, str) for v in saved):
+        raise InputError(f"{path}: settings.public_ranges is not a list of CIDR strings")
+    try:
+        return tuple(dict.fromkeys(parse_public_range(v) for v in saved))
+    except click.BadParameter as exc:
+        raise InputError(f"{path}: settings.public_ranges: {exc.format_message()}") from None
+
+
+def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> list[SiteResult]:
     from reachcheck.analysis import judge  # lazy: only --rejudge needs it
 
     out = []
@@ -590,7 +638,9 @@ def _rejudge(results: list[SiteResult]) -> list[SiteResult]:
             observations = r.observations()
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
-        out.append(judge(observations))
+        # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
+        out.append(judge(observations, public_ranges=public_ranges) if public_ranges
+                   else judge(observations))
     return out
 
 

@@ -61,3 +61,6 @@ class Config:
     residual_window: float = 180.0
     control: str | None = None  # control server URL
     control_token: str | None = None
+    # CIDRs whose addresses count as public, not special-purpose (labs and test networks that
+    # use 198.18.0.0/15 or 10.0.0.0/8); passed to the analysis, recorded in the JSON settings.
+    public_ranges: tuple[str, ...] = ()

@@ -18,9 +18,9 @@ from reachcheck.model import Anomaly, Observations, SiteResult
 __all__ = ["judge", "anomalies"]
 
 
-def anomalies(obs: Observations) -> list[Anomaly]:
+def anomalies(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> list[Anomaly]:
     """Every anomaly of one site, in stage order."""
-    return _anomalies(context.build(obs))
+    return _anomalies(context.build(obs, tuple(public_ranges)))
 
 
 def _anomalies(facts: context.Facts) -> list[Anomaly]:
@@ -35,9 +35,13 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
     ]
 
 
-def judge(obs: Observations) -> SiteResult:
-    """Judge one site: the verdict, its confidence and evidence, with the observations copied."""
-    facts = context.build(obs)
+def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResult:
+    """Judge one site: the verdict, its confidence and evidence, with the observations copied.
+
+    `public_ranges`: CIDR strings whose addresses count as public, not special-purpose (labs
+    and test networks, `--public-range`); a bad one raises ValueError.
+    """
+    facts = context.build(obs, tuple(public_ranges))
     found = _anomalies(facts)
     d = verdict.decide(facts, found)
     t = obs.target

@@ -4,6 +4,10 @@ A DNS answer in one of these ranges for a public name is a classic forged reply 
 GFW's Teredo AAAA answers, 127.0.0.1 sinkholes). Addresses that embed an IPv4 address (6to4,
 NAT64, IPv4-mapped) are judged by the embedded address: a DNS64 resolver legitimately returns
 64:ff9b::/96 answers for public hosts.
+
+Labs and test networks use special-purpose space for "public" hosts (198.18.0.0/15, 10.0.0.0/8):
+`public_ranges` (from `--public-range`) exempts such ranges. It is an argument, never global
+state, so the analysis stays a pure function of its inputs.
 """
 
 from __future__ import annotations
@@ -48,22 +52,44 @@ _GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
 _NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
 
 
+Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def public_networks(public_ranges: tuple[str, ...]) -> Networks:
+    """The parsed `public_ranges` (CIDR, host bits allowed); ValueError names a bad one."""
+    nets = []
+    for text in public_ranges:
+        try:
+            nets.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IP network (CIDR)") from None
+    return tuple(nets)
+
+
+def _exempt(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, public_ranges: tuple[str, ...]) -> bool:
+    return any(ip.version == net.version and ip in net for net in public_networks(public_ranges))
+
+
 @functools.lru_cache(maxsize=4096)
-def is_bogon(addr: str) -> bool:
-    """True if `addr` is in a special-purpose range no public host uses; False if unparsable."""
+def is_bogon(addr: str, public_ranges: tuple[str, ...] = ()) -> bool:
+    """True if `addr` is in a special-purpose range no public host uses; False if unparsable
+    or inside one of `public_ranges` (CIDR strings treated as public: labs, test networks)."""
     try:
         ip = ipaddress.ip_address(addr.split("%", 1)[0])
     except ValueError:
         return False
+    if public_ranges and _exempt(ip, public_ranges):
+        return False
     if isinstance(ip, ipaddress.IPv4Address):
         return any(ip in net for net in _V4_NETS)
     if ip.ipv4_mapped is not None:
-        return is_bogon(str(ip.ipv4_mapped))
+        return is_bogon(str(ip.ipv4_mapped), public_ranges)
     if ip.sixtofour is not None:
         # 6to4 is a working (if deprecated) transition mechanism: bogus only around a bogus IPv4.
-        return is_bogon(str(ip.sixtofour))
+        return is_bogon(str(ip.sixtofour), public_ranges)
     if any(ip in net for net in _NAT64):
-        return is_bogon(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)))
+        return is_bogon(str(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)), public_ranges)
     if any(ip in net for net in _V6_NETS):
         return True
     return ip not in _GLOBAL_UNICAST

@@ -5,6 +5,10 @@ are genuine, which connection attempts failed.
 (DoH resolvers or the control server), TLS-validated for the name (a target-SNI handshake or a
 fetch whose TLS verified), or the IP literal of the target itself. Later-stage failures only
 count as evidence on genuine addresses; a failure on a forged address is the DNS lie's fault.
+
+A TLS-validated address is control-free truth: the name exists and has that address, so a
+resolver answering NXDOMAIN (or nothing, or another address that fails) is lying even when no
+control is available (`name_exists`, `known_a`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from reachcheck.analysis import bogons
 from reachcheck.model import DnsQuery, DnsResponse, HttpFetch, Observations, TlsHandshake
 
 # Names that are private by construction: special-purpose answers for them are normal.
@@ -61,6 +66,30 @@ class Facts:
     validated: frozenset[str]
     literal: frozenset[str]
     control_fetch: HttpFetch | None  # the control server's fetch, if it answered
+    public_ranges: tuple[str, ...] = ()  # CIDRs treated as public (--public-range)
+
+    def is_bogon(self, addr: str) -> bool:
+        """`addr` is special-purpose, the ranges declared public excepted."""
+        return bogons.is_bogon(addr, self.public_ranges)
+
+    @property
+    def name_exists(self) -> bool:
+        """The name exists: a control resolves it (or says it exists without an address), or,
+        when no control could tell, a verified target-SNI handshake for it succeeded."""
+        if self.control_state in ("resolves", "empty"):
+            return True
+        if self.control_state == "nxdomain":
+            return False  # the control's word wins over a certificate (wildcards, overrides)
+        return self.public_name and bool(self.validated)
+
+    @property
+    def known_a(self) -> frozenset[str]:
+        """IPv4 addresses the name is known to have: the control's A answers or, when no control
+        could tell, the TLS-validated ones (a control that says otherwise wins)."""
+        ctrl = self.control_by_type.get("A", frozenset())
+        if self.control_state not in ("unavailable", "failed") or not self.public_name:
+            return ctrl
+        return ctrl | frozenset(a for a in self.validated if not is_v6(a))
 
     @property
     def genuine(self) -> frozenset[str]:
@@ -78,12 +107,20 @@ class Facts:
         return self.obs.control is not None and self.obs.control.ok
 
     def failed_on(self, addresses: frozenset[str]) -> bool:
-        """Some connection attempt (TCP, target TLS, HTTP) on one of `addresses` failed."""
+        """Some connection attempt (TCP, target TLS, HTTP) on one of `addresses` failed; a
+        handshake (or a fetch whose handshake) is `possibly_residual` does not count: it may be
+        the penalty for another site on the same address."""
         obs = self.obs
         return (
             any(not c.ok and c.address in addresses for c in obs.tcp)
-            or any(not t.ok and t.address in addresses for t in target_handshakes(obs))
-            or any(not f.ok and f.address in addresses for f in obs.http)
+            or any(
+                not t.ok and not t.possibly_residual and t.address in addresses
+                for t in target_handshakes(obs)
+            )
+            or any(
+                not f.ok and f.address in addresses and not (f.tls and f.tls.possibly_residual)
+                for f in obs.http
+            )
         )
 
 
@@ -120,8 +157,9 @@ def _literal(obs: Observations) -> frozenset[str]:
     return frozenset({ipaddress.ip_address(obs.target.domain).compressed})
 
 
-def build(obs: Observations) -> Facts:
-    """Derive the shared facts from the observations."""
+def build(obs: Observations, public_ranges: tuple[str, ...] = ()) -> Facts:
+    """Derive the shared facts from the observations (`public_ranges`: CIDRs not bogons)."""
+    bogons.public_networks(tuple(public_ranges))  # a bad CIDR fails here, not mid-judgement
     queries = _control_queries(obs)
     by_type: dict[str, set[str]] = {"A": set(), "AAAA": set()}
     for q in queries:
@@ -139,4 +177,5 @@ def build(obs: Observations) -> Facts:
         validated=_validated(obs),
         literal=_literal(obs),
         control_fetch=ctrl.http if ctrl is not None and ctrl.ok else None,
+        public_ranges=tuple(public_ranges),
     )

@@ -4,14 +4,17 @@ Only the resolvers a browser might use (roles "system" and "probe") are judged; 
 are the yardstick and "injection" answers are evidence by themselves. Rules of thumb:
 - An answer that agrees with the truth (a control address or a TLS-validated one) is never
   evidence, whoever sent it: a transparent DNS proxy answering truthfully is not censorship.
-- AAAA failures other than NXDOMAIN are ignored: resolvers on IPv4-only networks break AAAA often.
+- AAAA failures other than NXDOMAIN are ignored: resolvers on IPv4-only networks break AAAA often;
+  an AAAA NXDOMAIN is ignored too when the same resolver gave the name A addresses (the browser
+  still gets the site: old home routers answer AAAA that way).
+- With no control, a TLS-validated address is the yardstick (`Facts.name_exists`/`known_a`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reachcheck.analysis import bogons, fingerprints
+from reachcheck.analysis import fingerprints
 from reachcheck.analysis.context import PROBE_ROLES, Facts, responded
 from reachcheck.model import Anomaly, DnsQuery, DnsResponse
 
@@ -28,6 +31,8 @@ def _truthful(resp: DnsResponse, facts: Facts) -> bool | None:
             return True
         # Known truth elsewhere (control addresses or validated ones) makes this answer a lie.
         return False if genuine or facts.control_state in ("nxdomain", "empty") else None
+    if resp.rcode == "NXDOMAIN" and facts.name_exists:
+        return False  # a control or a verified handshake shows the name exists
     if facts.control_state == "unavailable":
         return None
     if resp.rcode == "NXDOMAIN":
@@ -94,12 +99,22 @@ _RCODE_KINDS = {"SERVFAIL": "dns.servfail", "REFUSED": "dns.refused"}
 _ERROR_KINDS = {"timeout": "dns.timeout", "refused": "dns.refused"}
 
 
+def _gave_a(facts: Facts, q: DnsQuery) -> bool:
+    """The resolver of `q` answered A addresses for the same name."""
+    return any(
+        o.resolver == q.resolver and o.qname == q.qname and o.qtype == "A"
+        and o.answer is not None and bool(o.answer.addresses)
+        for o in facts.obs.dns
+    )
+
+
 def _failure_kind(q: DnsQuery, facts: Facts) -> str | None:
     ans = q.answer
-    exists = facts.control_state in ("resolves", "empty")
     if ans is not None and ans.rcode == "NXDOMAIN":
-        return "dns.nxdomain" if exists else None
-    if q.qtype != "A" or not facts.control_by_type.get("A"):
+        if not facts.name_exists or (q.qtype != "A" and _gave_a(facts, q)):
+            return None
+        return "dns.nxdomain"
+    if q.qtype != "A" or not facts.known_a:
         return None
     if ans is None:
         return _ERROR_KINDS.get(q.error or "")
@@ -108,9 +123,19 @@ def _failure_kind(q: DnsQuery, facts: Facts) -> str | None:
     return _RCODE_KINDS.get(ans.rcode)
 
 
+def _truth_source(facts: Facts) -> str:
+    if facts.control_state == "resolves":
+        return "the control resolves it"
+    if facts.control_state == "empty":
+        return "the control says it exists"
+    shown = ", ".join(sorted(facts.validated)[:3])
+    return f"a verified TLS handshake for the name succeeded on {shown}"
+
+
 def failures(facts: Facts) -> list[Anomaly]:
     """dns.nxdomain / no_answer / servfail / refused / timeout: a system or probe resolver fails
-    for a name the control resolves (NXDOMAIN: for a name the control says exists)."""
+    for a name the control resolves (NXDOMAIN: for a name the control says exists); with no
+    control, for a name whose TLS-validated address proves it exists (control-free truth)."""
     injected = {id(q) for q in injected_queries(facts)}
     out = []
     for q in _probe_queries(facts):
@@ -118,7 +143,7 @@ def failures(facts: Facts) -> list[Anomaly]:
         if kind is None:
             continue
         what = q.answer.rcode if q.answer is not None else q.error
-        detail = f"{q.resolver} ({q.role}) gave {what} for {q.qname} {q.qtype}; the control resolves it"
+        detail = f"{q.resolver} ({q.role}) gave {what} for {q.qname} {q.qtype}; {_truth_source(facts)}"
         out.append(Anomaly("dns", kind, detail, (), (q.resolver,)))
     return out
 
@@ -150,13 +175,13 @@ def bogon(facts: Facts) -> list[Anomaly]:
     hits: dict[str, set[str]] = {}
     for q, r in _answered(facts):
         for a in r.addresses:
-            if bogons.is_bogon(a) and a not in genuine:
+            if facts.is_bogon(a) and a not in genuine:
                 hits.setdefault(a, set()).add(q.resolver)
     if not hits:
         return []
     resolvers = tuple(sorted(set().union(*hits.values())))
     detail = f"special-purpose address(es) {', '.join(hits)} for public name {facts.domain}"
-    sure = facts.control_state == "resolves"
+    sure = facts.control_state == "resolves" or (facts.name_exists and bool(facts.validated))
     return [Anomaly("dns", "dns.bogon", detail, tuple(hits), resolvers, confirmed=sure)]
 
 
@@ -189,9 +214,13 @@ def known_censor_ip(facts: Facts) -> list[Anomaly]:
 def inconsistent(facts: Facts) -> list[Anomaly]:
     """dns.inconsistent: a resolver's answers (A and AAAA together) share no address with the
     control's and none TLS-validated; or it resolves a name the control says does not exist
-    ("ghost" DNS). Bogon/censor-signature addresses and injected queries are reported elsewhere."""
-    if facts.control_state not in ("resolves", "nxdomain") or not facts.public_name:
+    ("ghost" DNS). With no control, the TLS-validated addresses are the yardstick.
+    Bogon/censor-signature addresses and injected queries are reported elsewhere."""
+    if not facts.public_name:
         return []  # a private name (printer.local) is expected to be unknown to a public control
+    validated_only = facts.control_state in ("unavailable", "failed") and bool(facts.validated)
+    if facts.control_state not in ("resolves", "nxdomain") and not validated_only:
+        return []
     injected = {id(q) for q in injected_queries(facts)}
     flagged = {a for x in bogon(facts) + known_censor_ip(facts) for a in x.addresses}
     per_resolver: dict[str, set[str]] = {}
@@ -207,6 +236,9 @@ def inconsistent(facts: Facts) -> list[Anomaly]:
         shown = ", ".join(sorted(rest))
         if facts.control_state == "nxdomain":
             detail = f"{resolver} resolves {facts.domain} to {shown}; the control says it does not exist"
+        elif validated_only:
+            truth = ", ".join(sorted(facts.validated)[:3])
+            detail = f"{resolver} answers {shown}: none is TLS-validated (the site verified on {truth})"
         else:
             detail = f"{resolver} answers {shown}: none is a control address or TLS-validated"
         out.append(Anomaly("dns", "dns.inconsistent", detail, tuple(sorted(rest)), (resolver,)))

@@ -77,8 +77,14 @@ def _same_cert_for_any_name(facts: Facts, t: TlsHandshake) -> bool:
     """The server presents this very certificate to a benign SNI too: it is the server's own,
     not one minted by an SNI-triggered interceptor."""
     sha = t.cert.sha256 if t.cert is not None else None
-    return sha is not None and any(
-        b.cert is not None and b.cert.sha256 == sha for b in _benign(facts, t.address)
+    if sha is None:
+        return False
+    # The control server (outside any interceptor) was shown this very certificate too: it is
+    # the site's own, e.g. a chain missing its intermediate, not one minted on the path.
+    ctrl = facts.obs.control
+    outside = ctrl.tls if ctrl is not None and ctrl.ok else ()
+    return any(
+        b.cert is not None and b.cert.sha256 == sha for b in (*_benign(facts, t.address), *outside)
     )
 
 

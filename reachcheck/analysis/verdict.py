@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reachcheck.analysis import dns, tcp, tls
-from reachcheck.analysis.bogons import is_bogon
 from reachcheck.analysis.context import PROBE_ROLES, Facts, is_v6, target_handshakes
 from reachcheck.analysis.http import cleartext
 from reachcheck.model import Anomaly
@@ -68,8 +67,20 @@ class Decision:
     reachable_with_trusted_dns: bool | None = None
 
 
+_DNS_FAILURES = frozenset({"dns.nxdomain", "dns.no_answer", "dns.servfail", "dns.refused", "dns.timeout"})
+_NOT_A_LIE = frozenset({"dns.servfail", "dns.refused", "dns.timeout"})  # failing is not forging
+
+
 def describe(a: Anomaly, facts: Facts) -> str:
-    """The anomaly's mechanism in plain words."""
+    """The anomaly's mechanism in plain words (short: the details carry the evidence)."""
+    if a.kind in _DNS_FAILURES and facts.control_state not in ("resolves", "empty"):
+        # No trusted DNS was there to "find" it: the verified address is the yardstick.
+        return _PHRASES[a.kind].split(";")[0] + "; the site's verified address works"
+    if a.kind == "dns.inconsistent" and facts.control_state != "nxdomain":
+        if strength(a, facts) is None:
+            return "DNS answers differ from the site's known addresses (not shown to be wrong)"
+        if not facts.control_addresses:
+            return "DNS gives addresses that are not the site's verified one"
     if a.kind == "dns.injection":
         n = dns.forged_responses(facts)
         return f"DNS answers forged on the path ({n} response{'s' if n != 1 else ''})"
@@ -140,14 +151,21 @@ def strength(a: Anomaly, facts: Facts) -> str | None:
     the same way, None if it is only reported."""
     kind = a.kind
     if a.stage == "dns":
-        if kind in ("dns.servfail", "dns.refused", "dns.timeout"):
+        if kind in _NOT_A_LIE:
             if not all(dns.resolver_works(facts, r) for r in a.resolvers):
                 return None  # the resolver answers nothing at all: it is down, not the name
-        elif kind == "dns.inconsistent":
+            return "likely"  # a resolver failing (or a lost packet) is never direct evidence
+        if kind == "dns.inconsistent":
             ghost = facts.control_state == "nxdomain"
-            if not ghost and not facts.failed_on(frozenset(a.addresses)):
+            skip_v6 = tcp.ipv6_broken(facts)
+            tried = frozenset(x for x in a.addresses if not (skip_v6 and is_v6(x)))
+            if not ghost and not facts.failed_on(tried):
                 return None  # never shown to be wrong: CDN geo-answers differ all the time
-        truth = bool(facts.validated & facts.control_addresses)
+        # TLS-validated truth: the control's addresses verified, or, with no control at all,
+        # a verified address proving the name exists (design section 5).
+        truth = bool(facts.validated & facts.control_addresses) or (
+            facts.control_state in ("unavailable", "failed") and facts.name_exists
+        )
         return "confirmed" if a.confirmed or truth else "likely"
     if a.stage == "tcp":
         return _tcp_strength(a, facts)
@@ -238,10 +256,29 @@ def _first_failure(facts: Facts) -> str:
     return "no connection to the site succeeded"
 
 
+def _lower_first(phrase: str) -> str:
+    """'Connections ...' -> 'connections ...' after 'Unclear: '; 'TLS ...' stays."""
+    return phrase if phrase[:2].isupper() else phrase[:1].lower() + phrase[1:]
+
+
+def _first_failure_short(facts: Facts) -> str:
+    """The earliest failure's stage in a few plain words (the reason carries the details)."""
+    obs = facts.obs
+    if any(not c.ok for c in obs.tcp):
+        return "connecting to the site fails"
+    for t in target_handshakes(obs):
+        if not t.ok:
+            residual = " (maybe a penalty left by another site)" if t.possibly_residual else ""
+            return "the TLS handshake fails" + residual
+    if any(not f.ok for f in obs.http):
+        return "the page request fails"
+    return "no connection to the site succeeded"
+
+
 def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     """No decisive evidence and no success: site_down when the site itself is at fault."""
     obs = facts.obs
-    if facts.control_state == "resolves" and all(is_bogon(a) for a in facts.control_addresses):
+    if facts.control_state == "resolves" and all(facts.is_bogon(a) for a in facts.control_addresses):
         return Decision("site_down", "likely", "the site's own DNS (the control too) gives only "
                         "special-purpose addresses", "Site down: its DNS points to a private address")
     ctrl = facts.control_fetch
@@ -256,9 +293,11 @@ def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
                         "Site broken: its certificate is invalid")
     notes = [a.detail for a in anomalies]
     why = notes[0] if notes else _first_failure(facts)
+    short = _lower_first(describe(anomalies[0], facts)) if anomalies else _first_failure_short(facts)
     if not facts.control_available:
         why += "; no control to tell blocking from a site that is down"
-    return Decision("inconclusive", "none", why, "Unclear: " + why)
+        short += "; no control to compare"
+    return Decision("inconclusive", "none", why, "Unclear: " + short)
 
 
 def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:

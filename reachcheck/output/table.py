@@ -26,12 +26,17 @@ EVIDENCE_ITEMS = 2  # anomaly details shown per row; the JSON has them all
 
 
 def key_evidence(result: SiteResult) -> str:
-    """The first anomalies' details, or the verdict's reason when there are none."""
-    details = [a.detail for a in result.anomalies[:EVIDENCE_ITEMS] if a.detail]
+    """The first anomalies' details, or the verdict's reason when there are none; text the
+    Mechanism column (the summary) already shows is not repeated."""
+    shown = result.summary.strip()
+    details = [a.detail for a in result.anomalies[:EVIDENCE_ITEMS]
+               if a.detail and a.detail.strip() != shown]
+    details = list(dict.fromkeys(details))
     extra = len(result.anomalies) - EVIDENCE_ITEMS
     if extra > 0:
         details.append(f"(+{extra} more)")
-    return "; ".join(details) or result.reason
+    reason = result.reason if result.reason.strip() != shown else ""
+    return "; ".join(details) or reason
 
 
 def count_verdicts(results: Iterable[SiteResult]) -> dict[str, int]:

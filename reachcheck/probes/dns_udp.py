@@ -24,6 +24,9 @@ from reachcheck.probes.dns_wire import build_query, parse_response, with_id
 from reachcheck.probes.errors import classify
 
 MAX_RESPONSES = 16  # responses kept per query: enough for 1-3 injectors plus the real one
+# Malformed datagrams kept as evidence per query. Past this they are dropped, but the query keeps
+# waiting: a flood of garbage bearing our id must not hide the real answer behind it.
+MAX_MALFORMED = 4
 _MAXNS = 3  # glibc uses the first three nameservers only (resolv.h MAXNS)
 
 
@@ -80,6 +83,7 @@ class Exchange:
         self.t0 = 0.0
         self.t_end = 0.0
         self._locked: int | None = None
+        self._malformed = 0
         # One timer at a time (half-timeout retransmit, then expiry; or the hold-on end):
         # a big scan has thousands of exchanges open and each timer costs heap work.
         self._timer: asyncio.TimerHandle | None = None
@@ -117,6 +121,10 @@ class Exchange:
                 break
         else:
             return  # not for us: wrong id or question
+        if not parsed.ok:
+            self._malformed += 1
+            if self._malformed > MAX_MALFORMED:
+                return
         self.responses.append(parsed.to_model(data, round((now - self.t0) * 1000, 3)))
         if parsed.ok and self.accepted is None:
             self.accepted = len(self.responses) - 1
@@ -131,7 +139,7 @@ class Exchange:
             if self._timer is not None:
                 self._timer.cancel()
             self._timer = self.loop.call_at(close_at, self.finish)
-        if len(self.responses) >= MAX_RESPONSES:
+        if len(self.responses) >= MAX_RESPONSES and self.accepted is not None:
             self.finish()
 
     def fail(self, exc: BaseException) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -199,7 +200,10 @@ class Session:
 
         judge = self.judge
         if judge is None:
-            from reachcheck.analysis import judge
+            from reachcheck.analysis import judge as analysis_judge
+
+            ranges = tuple(getattr(self.config, "public_ranges", ()))
+            judge = functools.partial(analysis_judge, public_ranges=ranges)
         rec = Recorder(target)
         start = self.clock_ms()
         try:

@@ -411,3 +411,39 @@ def test_console_script_usage_error_has_no_traceback() -> None:
     assert proc.stderr.splitlines() == [
         "reachcheck: error: Invalid value for '--timeout': must be > 0 and <= 300 seconds "
         "(got 0) (see 'reachcheck check --help')"]
+
+
+# ------------------------------------------------------------------------- --public-range
+
+
+def test_public_range_reaches_config_and_settings(fake_runner: Callable[..., FakeRunner],
+                                                  tmp_path: Path) -> None:
+    fake = fake_runner()
+    out = tmp_path / "run.json"
+    result = invoke("check", *LOOPBACK, "a.test", "--public-range", "198.18.0.0/15",
+                    "--public-range", "10.1.2.3/8", "--public-range", "198.18.0.0/15",
+                    "--json", str(out))
+    assert result.exit_code == 0, result.output
+    # Host bits are allowed (strict=False) and normalised away; repeats kept once.
+    assert fake.config.public_ranges == ("198.18.0.0/15", "10.0.0.0/8")
+    doc = json.loads(out.read_text())
+    jsonschema.validate(doc, load_schema())
+    assert doc["settings"]["public_ranges"] == ["198.18.0.0/15", "10.0.0.0/8"]
+
+
+def test_public_range_defaults_to_none(fake_runner: Callable[..., FakeRunner]) -> None:
+    fake = fake_runner()
+    assert invoke("check", *LOOPBACK, "a.test").exit_code == 0
+    assert fake.config.public_ranges == ()
+    assert "--public-range" in invoke("check", "--help").stdout
+
+
+@pytest.mark.parametrize("value", ["198.18.0.0/33", "not-a-cidr", "", "10.0.0.0/8/8", "::1/200"])
+def test_bad_public_range_exit_2_with_one_line(fake_runner: Callable[..., FakeRunner],
+                                               tmp_path: Path, value: str) -> None:
+    fake = fake_runner()
+    result = invoke("check", *LOOPBACK, "a.test", "--public-range", value,
+                    "--json", str(tmp_path / "run.json"))
+    assert_one_line_error(result, "--public-range")
+    assert fake.calls == []
+    assert list(tmp_path.iterdir()) == []  # nothing written

@@ -93,3 +93,70 @@ def test_report_interrupted_run_is_noted(tmp_path: Path) -> None:
         w.close({"accessible": 1}, interrupted=True)
     result = invoke("report", str(path))
     assert result.exit_code == 0 and "interrupted" in result.stderr
+
+
+# ------------------------------------------------------------------------- --public-range
+
+
+def _lab_run(tmp_path: Path, settings: dict) -> Path:  # type: ignore[type-arg]
+    """A saved run whose only site resolved to a benchmark-range (198.18.0.0/15) address."""
+    from reachcheck.analysis import judge
+    from tests.analysis.builders import obs, system
+
+    path = tmp_path / "lab.json"
+    result = judge(obs(system("198.18.0.7")))
+    assert result.verdict == "dns_blocked"  # a bogon for a public name, by default
+    with JsonWriter(str(path), settings) as w:
+        w.write(result)
+        w.close({result.verdict: 1})
+    return path
+
+
+def test_rejudge_uses_saved_public_ranges(tmp_path: Path) -> None:
+    path = _lab_run(tmp_path, {"public_ranges": ["198.18.0.0/15"]})
+    assert invoke("report", str(path)).exit_code == 1  # the saved verdict
+    result = invoke("report", "--rejudge", str(path))
+    assert result.exit_code == 3, result.output  # inconclusive: nothing else to go on
+    assert "dns_blocked" not in result.stdout
+
+
+def test_rejudge_option_overrides_saved_public_ranges(tmp_path: Path) -> None:
+    path = _lab_run(tmp_path, {"public_ranges": []})
+    assert invoke("report", "--rejudge", str(path)).exit_code == 1
+    out = tmp_path / "again.json"
+    result = invoke("report", "--rejudge", "--public-range", "198.18.0.0/15", str(path),
+                    "--json", str(out))
+    assert result.exit_code == 3, result.output
+    assert json.loads(out.read_text())["settings"]["public_ranges"] == ["198.18.0.0/15"]
+
+
+def test_rejudge_passes_ranges_to_judge(saved: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, ...]] = []
+
+    def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResult:
+        seen.append(public_ranges)
+        return make_result(obs.target.given)
+
+    monkeypatch.setitem(sys.modules, "reachcheck.analysis", types.SimpleNamespace(judge=judge))
+    assert invoke("report", "--rejudge", "--public-range", "10.9.8.7/8", str(saved)).exit_code == 0
+    assert seen == [("10.0.0.0/8",), ("10.0.0.0/8",)]
+
+
+def test_public_range_needs_rejudge(saved: Path) -> None:
+    result = invoke("report", "--public-range", "198.18.0.0/15", str(saved))
+    assert result.exit_code == 2 and "--rejudge" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("bad", [["300.0.0.0/8"], "198.18.0.0/15", [15]])
+def test_rejudge_bad_saved_public_ranges(tmp_path: Path, bad: object) -> None:
+    path = _lab_run(tmp_path, {"public_ranges": bad})
+    result = invoke("report", "--rejudge", str(path))
+    assert result.exit_code == 2 and "public_ranges" in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_report_bad_public_range_option(saved: Path) -> None:
+    result = invoke("report", "--rejudge", "--public-range", "nope", str(saved))
+    assert result.exit_code == 2 and "--public-range" in result.stderr
+    assert result.stderr.count("\n") == 1

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.fixtures import fake_server, pki  # noqa: F401
+from tests.fakes.fixtures import pki  # noqa: F401
 
 
 def closed_udp_port(host: str = "127.0.0.1") -> int:

@@ -30,11 +30,19 @@ from tests.e2e.support import (
 )
 from tests.fakes.dns_server import FakeDnsServer, Rule
 from tests.fakes.doh_server import DohApp
-from tests.fakes.http_server import HttpApp, Page, blockpage
+from tests.fakes.http_server import HttpApp, Page, Raw, blockpage
 from tests.fakes.pki import Pki
 from tests.fakes.tls_server import FakeServer, closed_port
 
 FORGED = "127.0.0.99"  # an injected answer: nothing listens there (connects are refused)
+# Blockpages as censors serve them: a body fingerprint (Italy's AGCOM stop page) and a header
+# fingerprint (an Olfeo filter's Server header), both from the shipped fingerprint data.
+AGCOM_PAGE = Page(body="<html><head><title>AGCOM Stop Page</title></head><body>Il sito "
+                  "richiesto non e' raggiungibile</body></html>")
+_OLFEO_BODY = b"<html><title>Filtered</title>Blocked</html>"
+OLFEO_PAGE = Raw(b"HTTP/1.1 403 Forbidden\r\nServer: Olfeo\r\nContent-Type: text/html\r\n"
+                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+                 % (len(_OLFEO_BODY), _OLFEO_BODY))
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ SCENARIOS = {
     "tls_mitm": Scenario("mitm.test", "tls_blocked", frozenset({"tls.cert_invalid"}), 1),
     "http_blockpage": Scenario("bp.test", "http_blocked", frozenset({"http.blockpage"}), 1,
                                scheme="http"),
+    "http_blockpage_header": Scenario("bph.test", "http_blocked", frozenset({"http.blockpage"}),
+                                      1, scheme="http"),
 }  # fmt: skip
 
 
@@ -110,8 +120,12 @@ def world(pki: Pki) -> Iterator[World]:
         site("sni.test", "127.0.0.5", sni)
         mitm = serve("127.0.0.6", tls_mode="unknown_ca")
         site("mitm.test", "127.0.0.6", mitm)
-        bp = serve("127.0.0.7", tls=False, app=HttpApp({"bp.test": {"/": blockpage()}}))
+        bp = serve("127.0.0.7", tls=False, app=HttpApp({"bp.test": {"/": AGCOM_PAGE},
+                                                         "bph.test": {"/": OLFEO_PAGE},
+                                                         "bpdup.test": {"/": blockpage()}}))
         site("bp.test", "127.0.0.7", bp)
+        site("bph.test", "127.0.0.7", bp)
+        site("bpdup.test", "127.0.0.7", bp)
         yield world
 
 
@@ -122,6 +136,17 @@ def _check(result: dict[str, Any], scenario: Scenario) -> None:
     if scenario.trusted_dns is not None:
         assert result["reachable_with_trusted_dns"] is scenario.trusted_dns, result
     assert result["url"].startswith(scenario.scheme + "://")
+    if "dns.injection" in scenario.kinds:
+        injection = [a for a in result["anomalies"] if a["kind"] == "dns.injection"]
+        assert all(a["confirmed"] for a in injection)
+        assert any(FORGED in a["addresses"] for a in injection), injection
+        # The real address (the control's) is never called forged.
+        assert not any(set(a["addresses"]) & _control_addresses(result) for a in injection)
+
+
+def _control_addresses(result: dict[str, Any]) -> set[str]:
+    return {a for q in result["dns"] if q["role"] == "control"
+            for r in q["responses"] for a in r["addresses"]}
 
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
@@ -137,17 +162,6 @@ def test_scenario(world: World, workdir: Path, name: str) -> None:
     assert doc["interrupted"] is False
     assert doc["summary"] == {scenario.verdict: 1}
     assert proc.returncode == scenario.exit_code, (proc.stdout, proc.stderr)
-
-
-def test_injection_names_the_forged_address(world: World, workdir: Path) -> None:
-    out = workdir / "run.json"
-    run(["check", *world.args(), "--json", str(out), world.urls["inject.test"]], workdir)
-    (result,) = load_document(out)["results"]
-    injection = [a for a in result["anomalies"] if a["kind"] == "dns.injection"]
-    assert injection and all(a["confirmed"] for a in injection)
-    assert any(FORGED in a["addresses"] for a in injection), injection
-    # The real address is never called forged.
-    assert not any("127.0.0.3" in a["addresses"] for a in injection), injection
 
 
 def test_network_down(world: World, workdir: Path) -> None:
@@ -176,7 +190,7 @@ def all_sites(world: World, tmp_path_factory: pytest.TempPathFactory) -> dict[st
     cwd = tmp_path_factory.mktemp("all")
     out = cwd / "all.json"
     proc = run(["check", *world.args(), "--concurrency", "3", "--json", str(out), "--jsonl", "-",
-                *world.urls.values()], cwd)
+                *(world.urls[s.domain] for s in SCENARIOS.values())], cwd)
     return {"proc": proc, "json": out, "cwd": cwd}
 
 
@@ -231,3 +245,14 @@ def test_report_of_jsonl(all_sites: dict[str, Any]) -> None:
     assert {d: r["verdict"] for d, r in again.items()} == {
         d: r["verdict"] for d, r in saved.items()
     }
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: repeated headers are joined before fingerprint "
+                   "matching, so 'Server: x' + 'Server: Olfeo' never matches 'server: Olfeo'")
+def test_blockpage_header_repeated(world: World, workdir: Path) -> None:
+    """A filter that adds its own Server header beside the origin's is still a blockpage."""
+    out = workdir / "run.json"
+    run(["check", *world.args(), "--json", str(out), world.urls["bpdup.test"]], workdir)
+    (result,) = load_document(out)["results"]
+    assert "olfeo" in result["http"][0]["headers"].get("server", "").lower()
+    assert "http.blockpage" in kinds(result), result["anomalies"]

@@ -1,7 +1,8 @@
 """Bring the lab up or down by hand: `python -m tests.lab up|down|status` (as root).
 
-`up` leaves the namespaces and servers running (the server processes are detached) and prints
-the exact reachcheck command to run inside the client namespace; `down` removes everything.
+`up` leaves the namespaces and servers running (the server processes are detached, the control
+server included) and prints the exact reachcheck commands to run inside the client namespace,
+without and with the control server; `down` removes everything.
 """
 
 from __future__ import annotations
@@ -19,13 +20,22 @@ WORKDIR = Path("/tmp/rclab")
 
 def up() -> None:
     lab = netns.Lab.up(WORKDIR)
+    try:
+        lab.start_control()
+    except BaseException:
+        lab.down()
+        raise
     # Detach: the servers must outlive this command; `down` finds them by namespace.
     lab.procs.clear()
-    cmd = lab.client_command("-m", "tests.lab.rcmain", "check", "--sites",
+    cmd = lab.client_command("-m", "reachcheck", "check", "--sites",
                              str(WORKDIR / "sites.txt"), *lab.reachcheck_args())
     print(f"lab up ({len(SCENARIOS)} sites; files and logs in {WORKDIR})\n")
     print("run reachcheck inside the client namespace (from the repository root):\n")
     print("  " + shlex.join(cmd) + "\n")
+    print("with the control server (reachcheck control serve, in the world namespace):\n")
+    print("  " + shlex.join([*cmd, "--control", lab.control_url, "--control-token-file",
+                             str(lab.control_token)]) + "\n")
+    print(f"control server log: {WORKDIR / 'control.log'}")
     print("one site:  replace '--sites ...' with a name, e.g. coingecko.test")
     print(f"a shell:   ip netns exec {netns.CLIENT} bash")
     print("tear down: python -m tests.lab down")

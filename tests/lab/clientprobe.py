@@ -3,10 +3,13 @@
 `python -m tests.lab.clientprobe CA_PEM` prints one JSON object of facts the lab tests assert:
 what each resolver answers (every response within a hold-on window), TLS handshakes, HTTP
 fetches, and whether an address outside the lab is unreachable.
+`python -m tests.lab.clientprobe --control CA_PEM TOKEN_FILE` asks the control server (when the
+lab runs one) for its health and for one measurement with the right and with a wrong token.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import ssl
@@ -65,6 +68,47 @@ def http_title(addr: str, host: str) -> str:
     return text.split("<title>", 1)[1].split("</title>", 1)[0] if "<title>" in text else text[:40]
 
 
+def http_status(addr: str, host: str) -> int | str:
+    """The status code of GET / with this Host, or the failure's exception name."""
+    conn = http.client.HTTPConnection(addr, 80, timeout=1.5)
+    try:
+        conn.request("GET", "/", headers={"Host": host})
+        return conn.getresponse().status
+    except OSError as exc:
+        return type(exc).__name__
+    finally:
+        conn.close()
+
+
+def control(ca: str, token_file: str) -> dict[str, Any]:
+    """The control server's health, and `POST /v1/measure` with the right and a wrong token."""
+    ctx = ssl.create_default_context(cafile=ca)  # the control's certificate names its address
+
+    def ask(method: str, path: str, token: str | None, body: dict[str, Any] | None) -> Any:
+        conn = http.client.HTTPSConnection(S.CONTROL_ADDR, S.CONTROL_PORT, timeout=10,
+                                           context=ctx)
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        try:
+            conn.request(method, path, body=json.dumps(body) if body else None, headers=headers)
+            r = conn.getresponse()
+            return [r.status, json.loads(r.read() or b"null")]
+        except OSError as exc:
+            return type(exc).__name__
+        finally:
+            conn.close()
+
+    token = open(token_file).read().strip()
+    twin = S.BY_NAME["ip-blackhole~twin"]
+    job = {"url": f"https://{twin.domain}/", "addresses": [twin.address]}
+    return {
+        "health": ask("GET", "/v1/health", None, None),
+        "measure": ask("POST", "/v1/measure", token, job),
+        "wrong_token": ask("POST", "/v1/measure", "x" * 32, job),
+    }
+
+
 def outside() -> str:
     """What connecting to an address outside the lab does (must fail at once, locally)."""
     try:
@@ -92,9 +136,17 @@ def main(ca: str) -> dict[str, Any]:
         "http_host_reset": http_title(b["host-reset"].address, b["host-reset"].domain),
         "http_host_twin": http_title(b["host-reset~twin"].address, b["host-reset~twin"].domain),
         "http_blockpage": http_title(b["http-blockpage"].address, b["http-blockpage"].domain),
+        "http_unknown_blockpage": http_title(b["unknown-blockpage"].address,
+                                             b["unknown-blockpage"].domain),
+        "http_unknown_403": http_status(b["unknown-blockpage-403"].address,
+                                        b["unknown-blockpage-403"].domain),
+        "tls_dead_host": tls(b["server-blackholed"].address, b["server-blackholed"].domain, ca),
         "outside": outside(),
     }
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(sys.argv[1])))
+    if sys.argv[1] == "--control":
+        print(json.dumps(control(sys.argv[2], sys.argv[3])))
+    else:
+        print(json.dumps(main(sys.argv[1])))

@@ -39,9 +39,9 @@ class Run:
         return {r["domain"]: r for r in self.doc["results"]}
 
 
-def run_reachcheck(lab: netns.Lab, targets: list[str] | None, **kw: Any) -> Run:
+def run_reachcheck(lab: netns.Lab, targets: list[str] | None, *extra: str, **kw: Any) -> Run:
     """Run reachcheck in the client namespace; fail the test with its stderr if no JSON came."""
-    code, doc, stderr = lab.reachcheck(targets, **kw)
+    code, doc, stderr = lab.reachcheck(targets, *extra, **kw)
     if doc is None:
         pytest.fail(f"reachcheck produced no JSON (exit {code}); stderr:\n{stderr[-3000:]}")
     return Run(code, doc, stderr)

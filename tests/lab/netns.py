@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -35,6 +36,7 @@ PREFIX = "rclab-"
 CLIENT, CENSOR, WORLD = "rclab-client", "rclab-censor", "rclab-world"
 CLIENT_IF, CENSOR_CIF, CENSOR_WIF, WORLD_IF = "rclab-c0", "rclab-c1", "rclab-w1", "rclab-w0"
 LAB_RANGES = ("10.0.0.0/8", "198.18.0.0/15")
+LAB_PUBLIC = "198.18.0.0/15"  # counts as public address space for reachcheck (--public-range)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOH_URL = f"https://{S.DOH_NAME}/dns-query"
 PROXY_ADDR = "198.18.3.2"  # the censor's transparent HTTP proxy serving blockpages
@@ -188,9 +190,18 @@ class Lab:
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     lock: Any = None
     ca_pem: Path = field(init=False)
+    control_pem: Path = field(init=False)  # key and chain of the control server's certificate
+    control_token: Path = field(init=False)
 
     def __post_init__(self) -> None:
         self.ca_pem = self.workdir / "lab-ca.pem"
+        self.control_pem = self.workdir / "certs" / f"control-{S.CONTROL_NAME}.pem"
+        self.control_token = self.workdir / "control-token"
+
+    @property
+    def control_url(self) -> str:
+        """The control server's URL, by address (its certificate names the address too)."""
+        return f"https://{S.CONTROL_ADDR}:{S.CONTROL_PORT}/"
 
     # -------------------------------------------------------------------------- lifecycle
     @classmethod
@@ -269,6 +280,10 @@ class Lab:
         # answer beats the far host's ICMP.)
         in_ns(WORLD, "iptables", "-A", "INPUT", "-d", S.INJECTION_PROBE, "-p", "udp",
               "--dport", "53", "-j", "DROP")
+        # A dead host: its packets vanish in the world itself (INPUT sees the world's own
+        # connections over lo too, so the control server cannot reach it either).
+        for a in sorted({s.address for s in self.scenarios if s.server == "blackhole"}):
+            in_ns(WORLD, "iptables", "-A", "INPUT", "-d", a, "-j", "DROP")
         for ns in (CLIENT, CENSOR, WORLD):
             # Spoofed answers and DNATed flows are the point of the lab: no reverse-path drops.
             in_ns(ns, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0",
@@ -279,7 +294,7 @@ class Lab:
 
     def _world_addresses(self) -> set[str]:
         fixed = {S.PUBLIC_RESOLVER, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
-                 S.MITM_ADDR, PROXY_ADDR}
+                 S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
         return fixed | {s.address for s in self.scenarios}
 
     # -------------------------------------------------------------------------- servers
@@ -322,15 +337,19 @@ class Lab:
         # Iran's blockpage address: port 80 only, like the real one.
         http.append({"address": S.BLOCKPAGE_ADDR, "port": 80, "tls": None,
                      "default": S.IR_BLOCKPAGE})
-        proxy_bodies = [a.body for s in self.scenarios for a in s.censor
-                        if isinstance(a, S.HttpBlockpage)]
-        http.append({"address": PROXY_ADDR, "port": 80, "tls": None,
-                     "default": proxy_bodies[0] if proxy_bodies else S.MM_BLOCKPAGE})
+        # The transparent proxy picks its page by the Host header, like a filtering proxy does.
+        proxied = {s.domain: {"status": a.status, "body": a.body, "framing": a.framing}
+                   for s in self.scenarios for a in s.censor if isinstance(a, S.HttpBlockpage)}
+        http.append({"address": PROXY_ADDR, "port": 80, "tls": None, "raw": proxied,
+                     "default": S.MM_BLOCKPAGE})
         mitm = [s for s in self.scenarios if any(isinstance(a, S.TlsMitm) for a in s.censor)]
         # The interceptor mints a certificate for each name it is asked for (its own CA), as
         # national interceptors do (Kazakhstan 2019): the benign SNI gets one of its own.
         mitm_tls = [leaf(rogue, s.domain, "mitm") for s in mitm]
         mitm_tls.append(leaf(rogue, S.BENIGN_SNI, "mitm"))
+        # The control server's certificate (used only once `start_control()` runs it): the name
+        # and the address, so `--control https://ADDR:PORT/` verifies without a hosts entry.
+        leaf(ca, S.CONTROL_NAME, "control", S.CONTROL_NAME, S.CONTROL_ADDR)  # = control_pem
         http.append({"address": S.MITM_ADDR, "port": 443, "tls": mitm_tls,
                      "pages": {s.domain: _page(s.title, "proxied") for s in mitm}})
         world = {
@@ -364,6 +383,39 @@ class Lab:
             log_text = (self.workdir / f"{role}.log").read_text()
             raise RuntimeError(f"{role} server failed: {log_text}")
 
+    def start_control(self) -> None:
+        """Run `reachcheck control serve` in the world (idempotent): HTTPS on CONTROL_ADDR with
+        the lab-CA certificate, a token file, `--allow-private` (every lab address is
+        special-purpose), the honest resolver abroad, the lab CA as its trust store, no rate
+        limit (one lab client asks for every site at once) and the lab's stage timeout."""
+        if "control" in self.procs and self.procs["control"].poll() is None:
+            return
+        if not self.control_token.exists():
+            self.control_token.write_text(secrets.token_urlsafe(32) + "\n")
+            self.control_token.chmod(0o600)
+        log = open(self.workdir / "control.log", "w")  # noqa: SIM115 - lives with the process
+        cmd = ["ip", "netns", "exec", WORLD, sys.executable, "-m", "reachcheck", "control",
+               "serve", "--listen", f"{S.CONTROL_ADDR}:{S.CONTROL_PORT}",
+               "--cert", str(self.control_pem), "--key", str(self.control_pem),
+               "--token-file", str(self.control_token), "--allow-private",
+               "--resolver", f"{S.PUBLIC_RESOLVER}:53", "--ca-bundle", str(self.ca_pem),
+               "--timeout", "2", "--rate-per-client", "0", "--max-inflight", "64"]
+        p = subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+        self.procs["control"] = p
+        # Ready when its port accepts a connection (asked from inside the world).
+        wait = ("import socket, sys, time\n"
+                "end = time.monotonic() + 20\n"
+                "while time.monotonic() < end:\n"
+                "    try:\n"
+                f"        socket.create_connection(({S.CONTROL_ADDR!r}, {S.CONTROL_PORT}), 1)"
+                ".close(); sys.exit(0)\n"
+                "    except OSError: time.sleep(0.1)\n"
+                "sys.exit(1)\n")
+        ok = subprocess.run(["ip", "netns", "exec", WORLD, sys.executable, "-c", wait]).returncode
+        if ok != 0 or p.poll() is not None:
+            raise RuntimeError("control server failed: "
+                               + (self.workdir / "control.log").read_text()[-3000:])
+
     # -------------------------------------------------------------------------- variants
     def set_control_blocked(self, blocked: bool) -> None:
         """Whole-network variant: the censor drops everything to the DoH control resolver."""
@@ -394,6 +446,9 @@ class Lab:
             "--injection-probe", S.INJECTION_PROBE,
             "--benign-sni", S.BENIGN_SNI,
             "--ca-bundle", str(self.ca_pem),
+            # The lab's "internet" is 198.18.0.0/15 (special-purpose space: the strict network
+            # rule); 10.0.0.0/8 stays special (the bogon and blockpage-IP scenarios need it).
+            "--public-range", LAB_PUBLIC,
             "--timeout", str(timeout),
             "--hold-on", str(hold_on),
             *extra,
@@ -408,7 +463,7 @@ class Lab:
         """Run `reachcheck check` in the client namespace with JSON on stdout (`targets` None:
         every scenario site). Returns (exit code, parsed JSON document or None, stderr)."""
         sel = targets if targets is not None else ["--sites", str(self.workdir / "sites.txt")]
-        cmd = self.client_command("-m", "tests.lab.rcmain", "check", *sel,
+        cmd = self.client_command("-m", "reachcheck", "check", *sel,
                                   *self.reachcheck_args(*extra, **kw), "--json", "-",
                                   *(["-q"] if quiet else []))
         t0 = time.monotonic()

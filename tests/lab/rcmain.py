@@ -1,34 +1,27 @@
-"""Run reachcheck's CLI for the lab, with the lab's "internet" counted as public address space.
+"""Compatibility shim: `python -m tests.lab.rcmain check ...` = `python -m reachcheck check ...
+--public-range 198.18.0.0/15`.
 
-The strict network rule confines the lab to 10.0.0.0/8 and 198.18.0.0/15, and reachcheck rightly
-calls both special-purpose (bogon) ranges: a public name resolving only there looks like a dead or
-forged site. So the lab plays the public internet in 198.18.0.0/15 and tells the analysis so
-here; 10.0.0.0/8 stays a bogon range, which the bogon and blockpage-IP scenarios rely on.
-Nothing else of reachcheck is changed: this is the CLI the user runs.
-
-Usage (inside the client namespace): python -m tests.lab.rcmain check ...
+The lab itself now runs reachcheck's own CLI with `--public-range 198.18.0.0/15` (in
+`Lab.reachcheck_args()`): 198.18.0.0/15 plays the public internet there, 10.0.0.0/8 stays a
+special-purpose range (the bogon and blockpage-IP scenarios rely on it). This module no longer
+patches anything; it only adds that option for older callers (bench/run.py) that do not pass it.
 """
 
 from __future__ import annotations
 
-import ipaddress
+import sys
 
-from reachcheck.analysis import bogons
-
-LAB_PUBLIC = ipaddress.IPv4Network("198.18.0.0/15")
+LAB_PUBLIC = "198.18.0.0/15"
 
 
-def treat_lab_range_as_public() -> None:
-    """Drop the lab's world range from reachcheck's bogon list (fails loudly if it moved)."""
-    nets = bogons._V4_NETS
-    if LAB_PUBLIC not in nets:
-        raise RuntimeError("reachcheck.analysis.bogons._V4_NETS changed: update tests.lab.rcmain")
-    bogons._V4_NETS = tuple(n for n in nets if n != LAB_PUBLIC)
-    bogons.is_bogon.cache_clear()
+def with_lab_range(argv: list[str]) -> list[str]:
+    """`argv` plus `--public-range 198.18.0.0/15` for `check`, unless a range is given."""
+    if argv[:1] == ["check"] and not any(a.startswith("--public-range") for a in argv):
+        return [*argv, "--public-range", LAB_PUBLIC]
+    return argv
 
 
 if __name__ == "__main__":
-    treat_lab_range_as_public()
-    from reachcheck.cli import main
+    from reachcheck.cli import cli
 
-    main()
+    cli.main(args=with_lab_range(sys.argv[1:]), prog_name="reachcheck")

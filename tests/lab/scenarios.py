@@ -36,6 +36,12 @@ FORGED_POOL = "198.18.200."  # forged answers point here; nothing answers there 
 BOGON_ANSWER = "10.66.0.7"  # private address a lying resolver hands out; not a known censor IP
 SITE_NET = "198.18.1."  # site i gets SITE_NET + (10 + i)
 BENIGN_SNI = "benign.test"
+# The control server (`reachcheck control serve`, started by `Lab.start_control()`): HTTPS with
+# a lab-CA certificate naming both CONTROL_NAME and the address, so the client can use the IP URL
+# (no hosts file, no DNS for the control itself).
+CONTROL_ADDR = "198.18.0.80"
+CONTROL_NAME = "control.test"
+CONTROL_PORT = 8443
 # How far away "abroad" is: the public resolver answers after this delay, so an on-path
 # injector (which answers at once) wins the race as the GFW's does against 8.8.8.8.
 PUBLIC_RESOLVER_DELAY_MS = 60
@@ -48,6 +54,16 @@ IR_BLOCKPAGE = (
     'style="width: 100%; height: 100%" scrolling="no" marginwidth="0" marginheight="0" '
     'frameborder="0" vspace="0" hspace="0"></iframe></body></html>'
 )
+# A filtering page no fingerprint knows (an ISP's or a vendor's own): only a comparison with the
+# control server's fetch can tell it from the site. Longer than the genuine pages, other title.
+UNKNOWN_BLOCKPAGE = (
+    "<!doctype html><html><head><title>Access restricted</title></head><body>"
+    "<h2>Access restricted</h2><p>This resource is not available on this network in "
+    "accordance with the regulations of the communications authority. If you believe the "
+    "restriction is an error, contact your service provider's customer support quoting the "
+    "reference shown below.</p><p>Reference: RX-7731-4402-AE</p></body></html>"
+)
+
 # Myanmar national blockpage (matches fingerprint nat_mm_transportcomms_block).
 MM_BLOCKPAGE = (
     "<html><head><title>Blocked</title></head><body><p>You have tried to access a web page "
@@ -106,9 +122,15 @@ class TlsMitm:
 
 @dataclass(frozen=True)
 class HttpBlockpage:
-    """Port 80 of the site's address is DNATed to a transparent proxy serving a blockpage."""
+    """Port 80 of the site's address is DNATed to a transparent proxy serving a blockpage
+    (chosen by the Host header). `status`: its status line. `framing`: "http11" sends
+    Content-Length and `Connection: close` like the genuine servers; "http10" is a bare
+    HTTP/1.0 answer (Content-Type only, body ends when the connection closes) as many
+    injecting middleboxes send."""
 
     body: str = MM_BLOCKPAGE
+    status: str = "200 OK"
+    framing: Literal["http11", "http10"] = "http11"
 
 
 @dataclass(frozen=True)
@@ -130,7 +152,8 @@ class Scenario:
     `verdicts`: the verdicts the design allows for this setup (usually exactly one).
     `anomalies`: kinds that must all be present; `"tls.*"` means any kind of that stage.
     `exists`: the name is in the world's zone (False: NXDOMAIN at every honest resolver).
-    `server`: "down" = nothing listens (the world's kernel refuses connections).
+    `server`: "down" = nothing listens (the world's kernel refuses connections); "blackhole" =
+    the world drops every packet to the address (the host is dead, for the control server too).
     `cert`: the site's own certificate ("expired" / "wrong_host" are the site's mistakes).
     `shares_address_with`: put this site on another scenario's address (a CDN neighbour).
     `twin_of`: set on the generated clean twins.
@@ -143,7 +166,7 @@ class Scenario:
     censor: tuple[Action, ...] = ()
     scheme: Literal["http", "https"] = "https"
     exists: bool = True
-    server: Literal["up", "down"] = "up"
+    server: Literal["up", "down", "blackhole"] = "up"
     cert: Literal["valid", "expired", "wrong_host"] = "valid"
     shares_address_with: str | None = None
     page_bytes: int = 0  # pad the page to about this size (throttling needs a real transfer)
@@ -155,6 +178,13 @@ class Scenario:
     # A known reachcheck bug or missing feature this scenario exposes: the test is a strict
     # xfail (it turns red as soon as reachcheck is fixed, so the marker gets removed).
     known_gap: str = ""
+    # With a control server (`--control`, test_control.py): the verdicts allowed (None: same as
+    # `verdicts`), anomalies that must all be present, whether the confidence must be
+    # "confirmed", and a known gap of that run only.
+    control_verdicts: frozenset[str] | None = None
+    control_anomalies: frozenset[str] = frozenset()
+    control_confirmed: bool = False
+    control_gap: str = ""
     address: str = field(default="", compare=False)
 
     @property
@@ -177,6 +207,10 @@ def _s(
     **kw: object,
 ) -> Scenario:
     vs = frozenset((verdicts,) if isinstance(verdicts, str) else verdicts)
+    cv = kw.pop("control_verdicts", None)
+    if cv is not None:
+        kw["control_verdicts"] = frozenset((cv,) if isinstance(cv, str) else cv)  # type: ignore
+    kw["control_anomalies"] = frozenset(kw.get("control_anomalies", ()))  # type: ignore
     return Scenario(
         name, domain, vs, frozenset(anomalies), tuple(censor), **kw  # type: ignore[arg-type]
     )
@@ -209,17 +243,38 @@ _CENSORED: tuple[Scenario, ...] = (
        shares_address_with="sni-reset-residual",
        note="unfiltered name on the residual-punished address: must not be blamed"),
     _s("host-reset", "huobi.test", "http_blocked", ("http.reset",), HostReset(),
-       scheme="http", note="RST on 'Host: huobi.test' in a cleartext request"),
+       scheme="http", control_confirmed=True,
+       note="RST on 'Host: huobi.test' in a cleartext request"),
     _s("ip-blackhole", "kraken.test", "tcp_blocked", ("tcp.timeout",), IpBlock("drop"),
-       note="every packet to the site's address dropped"),
+       control_anomalies=("tcp.timeout",), control_confirmed=True,
+       note="every packet to the site's address dropped (the control server connects)"),
     # A RST to every SYN is what a closed port looks like too: without a control server the
     # honest answers are tcp_blocked (likely) or inconclusive, never site_down.
     _s("ip-reset", "bybit.test", ("tcp_blocked", "inconclusive"), ("tcp.*",), IpBlock("reset"),
+       control_verdicts="tcp_blocked", control_anomalies=("tcp.*",), control_confirmed=True,
        note="every SYN to the address answered with a RST"),
     _s("tls-mitm", "kucoin.test", "tls_blocked", ("tls.cert_invalid",), TlsMitm(),
        note="port 443 intercepted with a certificate from an untrusted CA"),
     _s("http-blockpage", "gateio.test", "http_blocked", ("http.blockpage",), HttpBlockpage(),
-       scheme="http", note="transparent proxy on the real address serves a national blockpage"),
+       scheme="http", control_anomalies=("http.blockpage",), control_confirmed=True,
+       note="transparent proxy on the real address serves a national blockpage"),
+    # Unknown blockpages: without a control server nothing tells them from the site's own page
+    # (accessible is the honest answer); the control server's fetch of the genuine page shows
+    # the difference (OONI's rule, design §4: http.status_diff / http.body_diff).
+    _s("unknown-blockpage", "poloniex.test", "accessible", (),
+       HttpBlockpage(UNKNOWN_BLOCKPAGE, framing="http10"), scheme="http",
+       control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
+       note="proxy serves a 200 page no fingerprint knows (bare HTTP/1.0 answer)"),
+    _s("unknown-blockpage-403", "bitstamp.test", "accessible", (),
+       HttpBlockpage(UNKNOWN_BLOCKPAGE, status="403 Forbidden"), scheme="http",
+       control_verdicts="http_blocked", control_anomalies=("http.status_diff",),
+       note="proxy answers 403 with a page no fingerprint knows"),
+    _s("unknown-blockpage-http11", "bitmex.test", "accessible", (),
+       HttpBlockpage(UNKNOWN_BLOCKPAGE), scheme="http",
+       control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
+       control_gap="headers 'match' through Content-Length/Connection (not in OONI's common "
+                   "list), so no http.body_diff: judged accessible (confirmed)",
+       note="proxy serves a 200 unknown page with its own headers (Content-Length, Connection)"),
     _s("dns-and-sni", "coinmarketcap.test", "dns_blocked", ("dns.injection", "tls.*"),
        InjectDns(forged=(FORGED_POOL + "2",)), SniReset(), reachable_with_trusted_dns=False,
        note="China crypto-site case: forged DNS and an SNI reset on the genuine address"),
@@ -236,7 +291,13 @@ _UNCENSORED: tuple[Scenario, ...] = (
        note="NXDOMAIN at every resolver (DoH included)"),
     # Nothing listens: the same RST a censor's IP reset gives, so site_down or inconclusive.
     _s("server-down", "serverdown.test", ("site_down", "inconclusive"), (), server="down",
+       control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, port 443 closed"),
+    # A dead host looks exactly like a censor's IP blackhole from the client: without a control
+    # server the design allows tcp_blocked at "likely" (§5); the control server settles it.
+    _s("server-blackholed", "deadhost.test", ("tcp_blocked", "inconclusive", "site_down"), (),
+       server="blackhole", control_verdicts="site_down", control_confirmed=True,
+       note="resolves everywhere, every packet to the address dropped in the world too"),
     _s("cert-expired", "expiredcert.test", NOT_BLOCKED, (), cert="expired",
        note="the site's own certificate expired (trusted CA): a site mistake, not censorship"),
     _s("cert-wrong-host", "wronghost.test", NOT_BLOCKED, (), cert="wrong_host",
@@ -253,7 +314,8 @@ def _twin(s: Scenario) -> Scenario:
         s, name=s.name + "~twin", domain=f"{first}-twin.{rest}",
         verdicts=frozenset({"accessible" if s.exists else "site_down"}),
         anomalies=frozenset(), censor=(), twin_of=s.name, shares_address_with=None,
-        reachable_with_trusted_dns=None, known_gap="",
+        reachable_with_trusted_dns=None, known_gap="", control_verdicts=None,
+        control_anomalies=frozenset(), control_confirmed=False, control_gap="",
         note=f"clean twin of {s.name}",
     )
 

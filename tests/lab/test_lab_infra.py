@@ -61,3 +61,9 @@ def test_http_censor_actions(facts: dict[str, Any]) -> None:
     assert facts["http_host_reset"] == "ConnectionResetError"
     assert facts["http_host_twin"] == S.BY_NAME["host-reset~twin"].title
     assert facts["http_blockpage"] == "Blocked"  # the Myanmar page's <title>
+    assert facts["http_unknown_blockpage"] == "Access restricted"
+    assert facts["http_unknown_403"] == 403
+
+
+def test_dead_host_is_dead(facts: dict[str, Any]) -> None:
+    assert facts["tls_dead_host"] in ("TimeoutError", "timeout")

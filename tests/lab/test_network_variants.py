@@ -49,10 +49,7 @@ def no_control_run(lab: netns.Lab) -> Iterator[Run]:
 
 
 # Known reachcheck gaps (strict xfail: red again once fixed, so the marker gets removed).
-NO_CONTROL_GAPS = {
-    "isp-nxdomain": "system resolver NXDOMAIN ignored without control although another "
-                    "resolver's answer TLS-validates: judged accessible, no anomaly",
-}
+NO_CONTROL_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [

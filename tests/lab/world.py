@@ -8,7 +8,11 @@ Config (written by `tests.lab.netns`):
   {"dns":  [{"address", "port", "delay_ms", "zone": {name: [A...] | null}}],
    "http": [{"address", "port", "tls": [{"name", "cert", "key"}] | null,
              "pages": {host: html}, "default": html | null,
+             "raw": {host: {"status", "body", "framing": "http11" | "http10"}} | null,
              "doh": {"path", "zone"} | null}]}
+`raw` answers are what a filtering proxy sends: any status, its own header set (no Server;
+Content-Length, Connection, Cache-Control), or with "http10" a bare HTTP/1.0 head (Content-Type
+only) whose body ends with the connection.
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class HttpHandler:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.pages: dict[str, str] = {norm(k): v for k, v in spec.get("pages", {}).items()}
         self.default: str | None = spec.get("default")
+        self.raw: dict[str, dict[str, str]] = {norm(k): v for k, v in (spec.get("raw") or {}).items()}
         doh = spec.get("doh")
         self.doh_path: str | None = doh["path"] if doh else None
         self.doh_zone: Zone = {norm(k): v for k, v in doh["zone"].items()} if doh else {}
@@ -101,6 +106,18 @@ class HttpHandler:
             await writer.drain()
             return headers.get("connection", "").lower() != "close"
         host = norm(headers.get("host", "").split(":")[0])  # lab hosts are names, not IPv6
+        raw = self.raw.get(host)
+        if raw is not None:
+            page_bytes = raw["body"].encode()
+            if raw.get("framing") == "http10":
+                writer.write(f"HTTP/1.0 {raw['status']}\r\nContent-Type: text/html\r\n\r\n"
+                             .encode() + page_bytes)
+            else:  # the proxy's own header set: shares only Content-Length/Connection with sites
+                writer.write(f"HTTP/1.1 {raw['status']}\r\nContent-Type: text/html\r\n"
+                             f"Content-Length: {len(page_bytes)}\r\nConnection: close\r\n"
+                             "Cache-Control: no-store\r\n\r\n".encode() + page_bytes)
+            await writer.drain()
+            return False
         page = self.pages.get(host, self.default)
         if page is None:
             writer.write(_response("404 Not Found", b"<html><title>Not found</title></html>",

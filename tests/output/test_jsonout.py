@@ -172,3 +172,9 @@ def test_check_writable_read_only_dir(tmp_path: Path) -> None:
             check_writable(str(tmp_path / "x.json"))
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_settings_record_public_ranges() -> None:
+    assert settings_dict(Config())["public_ranges"] == []
+    settings = settings_dict(Config(public_ranges=("198.18.0.0/15", "10.0.0.0/8")))
+    assert settings["public_ranges"] == ["198.18.0.0/15", "10.0.0.0/8"]

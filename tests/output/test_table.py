@@ -77,3 +77,15 @@ def test_table_fits_the_console_width() -> None:
     for width in (60, 80, 120):
         out = _render(results, width=width)
         assert max(len(line) for line in out.splitlines()) <= width
+
+
+def test_key_evidence_does_not_repeat_the_mechanism() -> None:
+    import dataclasses
+
+    result = make_result("a.test", "inconclusive", anomalies=1)
+    same = dataclasses.replace(result, summary=result.anomalies[0].detail)
+    assert key_evidence(same) == result.reason  # the Mechanism column already says the detail
+    twice = dataclasses.replace(result, anomalies=result.anomalies * 2)
+    assert key_evidence(twice) == result.anomalies[0].detail
+    bare = dataclasses.replace(result, anomalies=(), reason="why", summary="why")
+    assert key_evidence(bare) == ""
