@@ -162,7 +162,8 @@ def parse_public_range(text: str) -> str:
         return ipaddress.ip_network(str(text).strip(), strict=False).compressed
     except ValueError:
         shown = text if len(text) <= 60 else text[:60] + "..."
-        raise click.BadParameter(f"{shown!r} is not an IP network (CIDR, e.g. 198.18.0.0/15)") from None
+        raise click.BadParameter(
+            f"{shown!r} is not an IP network (CIDR, e.g. 198.18.0.0/15)") from None
 
 
 def _public_ranges_cb(ctx: click.Context, param: click.Parameter,

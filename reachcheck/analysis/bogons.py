@@ -67,7 +67,8 @@ def public_networks(public_ranges: tuple[str, ...]) -> Networks:
     return tuple(nets)
 
 
-def _exempt(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, public_ranges: tuple[str, ...]) -> bool:
+def _exempt(ip: ipaddress.IPv4Address | ipaddress.IPv6Address,
+            public_ranges: tuple[str, ...]) -> bool:
     return any(ip.version == net.version and ip in net for net in public_networks(public_ranges))
 
 

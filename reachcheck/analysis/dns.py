@@ -143,7 +143,8 @@ def failures(facts: Facts) -> list[Anomaly]:
         if kind is None:
             continue
         what = q.answer.rcode if q.answer is not None else q.error
-        detail = f"{q.resolver} ({q.role}) gave {what} for {q.qname} {q.qtype}; {_truth_source(facts)}"
+        truth = _truth_source(facts)
+        detail = f"{q.resolver} ({q.role}) gave {what} for {q.qname} {q.qtype}; {truth}"
         out.append(Anomaly("dns", kind, detail, (), (q.resolver,)))
     return out
 
@@ -238,7 +239,8 @@ def inconsistent(facts: Facts) -> list[Anomaly]:
             detail = f"{resolver} resolves {facts.domain} to {shown}; the control says it does not exist"
         elif validated_only:
             truth = ", ".join(sorted(facts.validated)[:3])
-            detail = f"{resolver} answers {shown}: none is TLS-validated (the site verified on {truth})"
+            detail = (f"{resolver} answers {shown}: none is TLS-validated "
+                      f"(the site verified on {truth})")
         else:
             detail = f"{resolver} answers {shown}: none is a control address or TLS-validated"
         out.append(Anomaly("dns", "dns.inconsistent", detail, tuple(sorted(rest)), (resolver,)))

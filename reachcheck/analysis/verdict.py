@@ -13,6 +13,10 @@ Rules, in order:
    works), else "likely". A bare failure with nothing to compare is inconclusive, never blocked.
 4. No decisive anomaly: accessible if the site answered; otherwise site_down or inconclusive.
 Anomalies of every stage are kept, so later layers on genuine addresses are reported too.
+TLS-validated truth needs no control: a resolver contradicting a verified address is lying.
+A resolver failing to answer (SERVFAIL/REFUSED/timeout) is at most "likely", a failure marked
+`possibly_residual` is never evidence, and a control server that failed (ok=False) counts as
+no control server at all.
 """
 
 from __future__ import annotations
@@ -67,7 +71,9 @@ class Decision:
     reachable_with_trusted_dns: bool | None = None
 
 
-_DNS_FAILURES = frozenset({"dns.nxdomain", "dns.no_answer", "dns.servfail", "dns.refused", "dns.timeout"})
+_DNS_FAILURES = frozenset(
+    {"dns.nxdomain", "dns.no_answer", "dns.servfail", "dns.refused", "dns.timeout"}
+)
 _NOT_A_LIE = frozenset({"dns.servfail", "dns.refused", "dns.timeout"})  # failing is not forging
 
 
@@ -278,7 +284,8 @@ def _first_failure_short(facts: Facts) -> str:
 def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     """No decisive evidence and no success: site_down when the site itself is at fault."""
     obs = facts.obs
-    if facts.control_state == "resolves" and all(facts.is_bogon(a) for a in facts.control_addresses):
+    ctrl_addrs = facts.control_addresses
+    if facts.control_state == "resolves" and all(facts.is_bogon(a) for a in ctrl_addrs):
         return Decision("site_down", "likely", "the site's own DNS (the control too) gives only "
                         "special-purpose addresses", "Site down: its DNS points to a private address")
     ctrl = facts.control_fetch
@@ -293,7 +300,10 @@ def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
                         "Site broken: its certificate is invalid")
     notes = [a.detail for a in anomalies]
     why = notes[0] if notes else _first_failure(facts)
-    short = _lower_first(describe(anomalies[0], facts)) if anomalies else _first_failure_short(facts)
+    if anomalies:
+        short = _lower_first(describe(anomalies[0], facts))
+    else:
+        short = _first_failure_short(facts)
     if not facts.control_available:
         why += "; no control to tell blocking from a site that is down"
         short += "; no control to compare"

@@ -65,7 +65,8 @@ class HttpHandler:
     def __init__(self, spec: dict[str, Any]) -> None:
         self.pages: dict[str, str] = {norm(k): v for k, v in spec.get("pages", {}).items()}
         self.default: str | None = spec.get("default")
-        self.raw: dict[str, dict[str, str]] = {norm(k): v for k, v in (spec.get("raw") or {}).items()}
+        raw = spec.get("raw") or {}
+        self.raw: dict[str, dict[str, str]] = {norm(k): v for k, v in raw.items()}
         doh = spec.get("doh")
         self.doh_path: str | None = doh["path"] if doh else None
         self.doh_zone: Zone = {norm(k): v for k, v in doh["zone"].items()} if doh else {}
