@@ -304,6 +304,24 @@ class Measured:
         return self.n / self.wall
 
 
+def _watch_hwm(pid: int, peak: list[int]) -> None:
+    """Peak RSS of the child: VmHWM of its own address space, sampled until it exits.
+    (ru_maxrss is useless here: Linux carries the forking parent's high-water mark across
+    fork+exec, so the child would inherit this script's footprint.)"""
+    status = Path(f"/proc/{pid}/status")
+    while True:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak[0] = max(peak[0], int(line.split()[1]))
+                    break
+            else:
+                return  # a zombie has no memory lines: it has exited
+        except OSError:
+            return
+        time.sleep(0.05)
+
+
 def run_child(cmd: list[str], limit: float, lab: BenchLab, stderr_path: Path
               ) -> tuple[float, float, float, float, int]:
     """(wall s, child CPU s, child peak RSS MB, server CPU s, exit code) of one command."""
@@ -313,14 +331,18 @@ def run_child(cmd: list[str], limit: float, lab: BenchLab, stderr_path: Path
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
         killer = threading.Timer(limit, p.kill)
         killer.start()
+        peak = [0]
+        watcher = threading.Thread(target=_watch_hwm, args=(p.pid, peak), daemon=True)
+        watcher.start()
         try:
             _, status, ru = os.wait4(p.pid, 0)
         finally:
             killer.cancel()
+        watcher.join()
         p.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
     s1 = lab.server_cpu()
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, s1 - s0, p.returncode
+    return wall, ru.ru_utime + ru.ru_stime, peak[0] / 1024, s1 - s0, p.returncode
 
 
 def check_cmd(lab: BenchLab, sites: Path, out: Path, *extra: str, profile: Path | None = None
@@ -375,12 +397,16 @@ def naive(lab: BenchLab, n: int) -> Measured:
            str(sites), str(n), SYSTEM_NS, str(lab.ca_pem)]
     s0 = lab.server_cpu()
     t0 = time.perf_counter()
+    peak = [0]
     with open(out, "w") as f:
         p = subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.DEVNULL)
+        watcher = threading.Thread(target=_watch_hwm, args=(p.pid, peak), daemon=True)
+        watcher.start()
         _, status, ru = os.wait4(p.pid, 0)
+        watcher.join()
     wall = time.perf_counter() - t0
     res = json.loads(out.read_text() or "{}")
-    m = Measured("naive sequential", n, 1, wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024,
+    m = Measured("naive sequential", n, 1, wall, ru.ru_utime + ru.ru_stime, peak[0] / 1024,
                  lab.server_cpu() - s0, os.waitstatus_to_exitcode(status),
                  {"ok": res.get("ok", 0), "failed": res.get("failed", n)},
                  res.get("ok") == n, "" if res.get("ok") == n else f"{res}", cmd)
@@ -408,19 +434,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100,1000,5000", help="accessible-site list sizes")
     ap.add_argument("--concurrency", type=int, default=256, help="main --concurrency")
-    ap.add_argument("--sweep", default="64,1024",
+    ap.add_argument("--sweep", default="64",
                     help="other --concurrency values tried on --sweep-size sites ('' = none)")
     ap.add_argument("--sweep-size", type=int, default=1000)
     ap.add_argument("--blackhole", type=int, default=2000, help="sites in the blackhole run (0: skip)")
     ap.add_argument("--blackhole-share", type=float, default=0.10)
     ap.add_argument("--dns-names", type=int, default=5000, help="names in the --only dns run (0: skip)")
-    ap.add_argument("--dns-concurrency", default="256,4096",
+    ap.add_argument("--dns-concurrency", default="256,1024",
                     help="--concurrency values for the --only dns run")
     ap.add_argument("--naive", type=int, default=100, help="sites of the sequential baseline")
     ap.add_argument("--injection-probe", choices=("drop", "icmp", "none"), default="drop",
                     help="the injection probe address drops DNS (as in the field), answers ICMP "
                          "port unreachable, or is not used (--injection-probe none)")
     ap.add_argument("--profile", type=int, default=0, help="also cProfile one check of N sites")
+    ap.add_argument("--profile-args", default="", help="extra reachcheck options for --profile, "
+                    "e.g. '--only dns'")
     ap.add_argument("--quick", action="store_true",
                     help="sizes 100,1000; blackhole 500; dns 1000; no sweep")
     ap.add_argument("--keep-workdir", action="store_true")
@@ -439,7 +467,8 @@ def main() -> None:
     try:
         lab.up()
         print(f"server RSS {lab.server_rss_mb():.0f} MB (nginx + DNS); workdir {workdir}")
-        results.append(naive(lab, a.naive))
+        if a.naive:
+            results.append(naive(lab, a.naive))
         for n in sizes:
             results.append(full_check(lab, n, a.concurrency))
         for c in sweep:
@@ -458,7 +487,7 @@ def main() -> None:
                 results.append(full_check(lab, a.dns_names, c, "--only", "dns", "--hold-on", "0.5",
                                           label="--only dns", expect="accessible"))
         if a.profile:
-            profile(lab, a.profile, a.concurrency)
+            profile(lab, a.profile, a.concurrency, *a.profile_args.split())
     finally:
         lab.down()
         if not a.keep_workdir and not a.profile:

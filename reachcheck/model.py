@@ -103,6 +103,9 @@ class TcpConnect:
     error: str | None = None
     # Where the address came from: any of "system", "probe", "control", "literal".
     sources: tuple[str, ...] = ()
+    # True when this connect failed within the residual-blocking window after a trigger on the
+    # same (address, port) by another site: it may be that site's penalty, not evidence here.
+    possibly_residual: bool = False
 
 
 @dataclass(frozen=True, slots=True)

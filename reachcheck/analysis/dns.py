@@ -96,7 +96,9 @@ def injection(facts: Facts) -> list[Anomaly]:
 
 
 _RCODE_KINDS = {"SERVFAIL": "dns.servfail", "REFUSED": "dns.refused"}
-_ERROR_KINDS = {"timeout": "dns.timeout", "refused": "dns.refused"}
+# "dns_malformed": only garbage came back (a broken or hostile middlebox): the browser gets no
+# address either.
+_ERROR_KINDS = {"timeout": "dns.timeout", "refused": "dns.refused", "dns_malformed": "dns.malformed"}
 
 
 def _gave_a(facts: Facts, q: DnsQuery) -> bool:

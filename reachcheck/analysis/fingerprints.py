@@ -116,7 +116,13 @@ def match_body(text: str | None) -> tuple[Fingerprint, ...]:
 
 def match_headers(headers: Mapping[str, str]) -> tuple[Fingerprint, ...]:
     """Fingerprints whose header pattern occurs in one "name: value" line of `headers`."""
-    lines = [f"{name.lower()}: {value}" for name, value in headers.items()]
+    # The probe joins a repeated header's values with ", " (RFC 9110 field combining), so a
+    # blockpage's own "Server: X" after the site's may sit mid-value: test each part too.
+    lines = [
+        f"{name.lower()}: {part}"
+        for name, value in headers.items()
+        for part in dict.fromkeys((value, *value.split(", ")))
+    ]
     if not lines:
         return ()
     return _unique(fp for pat, fp in _load().header for line in lines if pat in line)

@@ -26,7 +26,10 @@ COMMON_HEADERS = frozenset(
      "expires", "x-powered-by", "content-encoding", "last-modified", "accept-ranges", "pragma",
      "x-frame-options", "etag", "x-content-type-options", "age", "via", "p3p",
      "x-xss-protection", "content-language", "cf-ray", "strict-transport-security", "link",
-     "x-varnish"}
+     "x-varnish",
+     # Framing and hop-by-hop headers: nearly every HTTP/1.1 response has them, so sharing
+     # them says nothing (a blockpage sent with Content-Length would otherwise "match").
+     "content-length", "connection", "transfer-encoding", "keep-alive"}
 )  # fmt: skip
 # Public suffixes with two labels: enough for a "same site" test, not a full PSL.
 _TWO_LEVEL = frozenset(

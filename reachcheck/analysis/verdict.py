@@ -37,6 +37,7 @@ _PHRASES = {
     "dns.servfail": "DNS resolver fails for this name; trusted DNS works",
     "dns.refused": "DNS resolver refuses this name; trusted DNS works",
     "dns.timeout": "DNS gets no answer for this name; trusted DNS works",
+    "dns.malformed": "DNS answers are garbage for this name; trusted DNS works",
     "dns.bogon": "DNS points to a private/reserved address",
     "dns.known_censor_ip": "DNS points to a known censor address",
     "dns.inconsistent": "DNS gives addresses that are not the site's",
@@ -72,9 +73,11 @@ class Decision:
 
 
 _DNS_FAILURES = frozenset(
-    {"dns.nxdomain", "dns.no_answer", "dns.servfail", "dns.refused", "dns.timeout"}
-)
-_NOT_A_LIE = frozenset({"dns.servfail", "dns.refused", "dns.timeout"})  # failing is not forging
+    {"dns.nxdomain", "dns.no_answer", "dns.servfail", "dns.refused", "dns.timeout",
+     "dns.malformed"}
+)  # fmt: skip
+# Failing is not forging.
+_NOT_A_LIE = frozenset({"dns.servfail", "dns.refused", "dns.timeout"})
 
 
 def describe(a: Anomaly, facts: Facts) -> str:
@@ -112,9 +115,10 @@ def _tcp_strength(a: Anomaly, facts: Facts) -> str | None:
             return "down"
         if any(c.ok for c in seen):
             return "confirmed"
-    if a.kind == "tcp.refused" or facts.control_state != "resolves":
-        return None  # a closed port, or nothing says the address should answer
-    return "likely"
+    # Without a control server nothing says the address should answer from anywhere: a
+    # blackholed address and a server that is down look the same from here. Inconclusive
+    # (with the reason) is the honest answer, not a guess at blocking.
+    return None
 
 
 def _tls_strength(a: Anomaly, facts: Facts) -> str | None:
@@ -139,8 +143,11 @@ def _http_strength(a: Anomaly, facts: Facts) -> str | None:
         return "likely"
     ok_fetches = [f for f in facts.obs.http if f.ok]
     if a.kind == "http.redirect_offsite":
-        decisive = facts.control_fetch is not None or all(cleartext(f) for f in ok_fetches)
-        return "likely" if decisive else None
+        # Sites redirect to other domains of their own all the time; only a control server's
+        # fetch that stays on the site makes such a redirect evidence (known blockpage
+        # redirects are caught by the fingerprints instead).
+        ctrl = facts.control_fetch
+        return "likely" if ctrl is not None and ctrl.ok else None
     if ok_fetches:
         return None
     ctrl = facts.control_fetch
@@ -148,8 +155,10 @@ def _http_strength(a: Anomaly, facts: Facts) -> str | None:
         return "confirmed" if ctrl.ok else "down"
     # Without a control server, a failure after a verified handshake is more likely the server's:
     # an on-path censor cannot see inside TLS. In cleartext, Host filtering is the classic case.
+    # Only a reset is the classic Host-filtering signature; a malformed answer, a stall or a
+    # close without a response is as likely the server's own fault.
     https = any(f.url.startswith("https://") for f in facts.obs.http if a.addresses[0] == f.address)
-    return None if https else "likely"
+    return None if https or a.kind != "http.reset" else "likely"
 
 
 def strength(a: Anomaly, facts: Facts) -> str | None:
@@ -157,6 +166,8 @@ def strength(a: Anomaly, facts: Facts) -> str | None:
     the same way, None if it is only reported."""
     kind = a.kind
     if a.stage == "dns":
+        if kind == "dns.malformed":
+            return None  # garbage is a broken resolver or middlebox as often as a censor
         if kind in _NOT_A_LIE:
             if not all(dns.resolver_works(facts, r) for r in a.resolvers):
                 return None  # the resolver answers nothing at all: it is down, not the name
@@ -306,6 +317,8 @@ def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
         short = _first_failure_short(facts)
     if not facts.control_available:
         why += "; no control to tell blocking from a site that is down"
+    elif facts.obs.control is None and any(a.stage != "dns" for a in anomalies):
+        why += "; a control server (--control) would tell blocking from the server being down"
         short += "; no control to compare"
     return Decision("inconclusive", "none", why, "Unclear: " + short)
 

@@ -137,7 +137,12 @@ async def _benign(session: Session, address: str, port: int) -> tuple[TcpConnect
                                  elapsed_ms=elapsed, error=error, started_ms=started),
                 )
 
-    return await asyncio.shield(session.benign(address, port, run))
+    tcp, hs = await asyncio.shield(session.benign(address, port, run))
+    # A connect that failed right after another site's trigger on this tuple may be the
+    # censor's residual penalty for that site (the cached result is shared, so flag a copy).
+    if not tcp.ok and session.residual.recent_failure(address, port, session.clock_ms()):
+        tcp = dataclasses.replace(tcp, possibly_residual=True)
+    return tcp, hs
 
 
 async def _target_handshake(session: Session, target: Target, rec: Recorder, address: str) -> None:

@@ -56,7 +56,9 @@ def query(
         qtype=qtype,  # type: ignore[arg-type]
         elapsed_ms=responses[0].arrived_ms if responses else 2000.0,
         responses=responses,
-        error=None if responses else (error or "timeout"),
+        # An explicit error stands (garbage-only answers: "dns_malformed"); otherwise a query
+        # without responses timed out.
+        error=error if error or responses else "timeout",
         accepted=accepted,
     )
 

@@ -38,6 +38,8 @@ CASES = [
     ("servfail", obs(system(rcode="SERVFAIL"), control(REAL)), ["dns.servfail"]),
     ("refused", obs(system(rcode="REFUSED"), control(REAL)), ["dns.refused"]),
     ("timeout", obs(query("system"), control(REAL)), ["dns.timeout"]),
+    ("garbage-only", obs(query("system", resp(rcode="MALFORMED"), error="dns_malformed"),
+                         control(REAL)), ["dns.malformed"]),
     ("timeout-control-down", obs(query("system"), query("control")), []),
     # bogons
     ("bogon", obs(system("10.10.34.35"), control(REAL)), ["dns.bogon", "dns.known_censor_ip"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import pytest
@@ -68,9 +70,26 @@ CASES = [
         "tcp_blocked", "confirmed", {"tcp.timeout"},
     ),
     (
+        # DoH says the address is genuine, but only a control server can say it answers from
+        # elsewhere: a blackholed address and a dead server look the same from here.
         "ip-blackhole-doh-only",
         obs(system(REAL), control(REAL), tcp(REAL, error="timeout")),
-        "tcp_blocked", "likely", {"tcp.timeout"},
+        "inconclusive", "none", {"tcp.timeout"},
+    ),
+    (
+        # The connect failed inside another site's residual window on this address: even a
+        # control server that connects fine cannot make that penalty evidence against this site.
+        "residual-connect-is-not-evidence",
+        obs(system(REAL), control(REAL),
+            dataclasses.replace(tcp(REAL, error="timeout"), possibly_residual=True),
+            control_server=ctrl_server(tcp_=(tcp(REAL),))),
+        "inconclusive", "none", set(),
+    ),
+    (
+        "ip-blackhole-control-server-connects",
+        obs(system(REAL), control(REAL), tcp(REAL, error="timeout"),
+            control_server=ctrl_server(tcp_=(tcp(REAL),))),
+        "tcp_blocked", "confirmed", {"tcp.timeout"},
     ),
     (
         "server-down-control-server-agrees",
@@ -183,11 +202,22 @@ CASES = [
         "accessible", "confirmed", set(),
     ),
     (
-        "offsite-redirect-cleartext",
+        # Sites redirect to their other domains all the time: without a control server the
+        # redirect is reported, not held against the network.
+        "offsite-redirect-cleartext-no-control-server",
         obs(system(REAL), control(REAL), tcp(REAL, port=80),
-            fetch("10.1.2.3", url=f"http://{DOMAIN}/", final_url="http://blocked.isp.test/",
+            fetch(REAL, url=f"http://{DOMAIN}/", final_url="http://blocked.isp.test/",
                   redirects=(hop(f"http://{DOMAIN}/", "http://blocked.isp.test/"),)),
             target=f"http://{DOMAIN}/"),
+        "accessible", "likely", {"http.redirect_offsite"},
+    ),
+    (
+        "offsite-redirect-cleartext-control-server-stays",
+        obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, url=f"http://{DOMAIN}/", final_url="http://blocked.isp.test/",
+                  redirects=(hop(f"http://{DOMAIN}/", "http://blocked.isp.test/"),)),
+            target=f"http://{DOMAIN}/",
+            control_server=ctrl_server(http=fetch(REAL, url=f"http://{DOMAIN}/"))),
         "http_blocked", "likely", {"http.redirect_offsite"},
     ),
     (

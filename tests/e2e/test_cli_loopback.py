@@ -247,8 +247,6 @@ def test_report_of_jsonl(all_sites: dict[str, Any]) -> None:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: repeated headers are joined before fingerprint "
-                   "matching, so 'Server: x' + 'Server: Olfeo' never matches 'server: Olfeo'")
 def test_blockpage_header_repeated(world: World, workdir: Path) -> None:
     """A filter that adds its own Server header beside the origin's is still a blockpage."""
     out = workdir / "run.json"

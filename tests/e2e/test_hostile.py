@@ -2,7 +2,7 @@
 an ordinary exit code, and the failures recorded as observations (never an exception).
 
 - DNS: a resolver answering only garbage with the query's id, one answering with a
-  compression-pointer loop, one flooding hundreds of datagrams before the real answer;
+  compression-pointer loop, one flooding 50 garbage datagrams before the real answer;
 - TLS: a server sending a truncated record then closing mid-handshake;
 - HTTP: a garbage status line, 10,000 headers, an endless header line, a 5 MB title;
 - DoH: a control that answers HTML (and one that answers garbage as application/dns-message).
@@ -53,7 +53,7 @@ class HostileDns:
     garbage*: 50 datagrams of the query id plus random bytes, never a real answer;
     loop*:    responses whose answer name is a compression pointer to itself, and a header
               claiming 65535 answers;
-    flood*:   300 garbage datagrams, then the real answer (`address`).
+    flood*:   50 garbage datagrams, then the real answer (`address`).
     """
 
     def __init__(self, address: str) -> None:
@@ -109,7 +109,10 @@ class HostileDns:
                 self.address_answer
             )
         answer = qid + struct.pack("!HHHHH", 0x8180, 1, 1 if real else 0, 0, 0) + question + real
-        return [*(garbage * 6), answer]
+        # 50 garbage datagrams: far past the probe's per-query caps, yet few enough that the
+        # burst fits the client's default socket receive buffer (a burst of hundreds overflows
+        # it and the kernel, not the probe, drops the real answer at random).
+        return [*garbage, answer]
 
 
 class TruncatedTls:
@@ -314,9 +317,6 @@ def test_broken_https_response_is_not_blocking(http_results: dict[str, dict[str,
         assert result["verdict"] not in BLOCKED_VERDICTS, (host, result["reason"])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (false blocked): analysis/verdict.py::_http_strength "
-                   "grades http.error (error http_protocol: a malformed response from the server "
-                   "itself) on cleartext as 'likely' -> http_blocked, with no control server")
 def test_broken_cleartext_response_is_not_blocking(
     http_results: dict[str, dict[str, Any]],
 ) -> None:

@@ -245,12 +245,16 @@ _CENSORED: tuple[Scenario, ...] = (
     _s("host-reset", "huobi.test", "http_blocked", ("http.reset",), HostReset(),
        scheme="http", control_confirmed=True,
        note="RST on 'Host: huobi.test' in a cleartext request"),
-    _s("ip-blackhole", "kraken.test", "tcp_blocked", ("tcp.timeout",), IpBlock("drop"),
-       control_anomalies=("tcp.timeout",), control_confirmed=True,
+    # A dead host looks exactly like a blackholed address from the client: without a control
+    # server the honest answer is inconclusive (with the reason); the control server, which
+    # connects, makes it tcp_blocked (confirmed).
+    _s("ip-blackhole", "kraken.test", "inconclusive", ("tcp.timeout",), IpBlock("drop"),
+       control_verdicts="tcp_blocked", control_anomalies=("tcp.timeout",),
+       control_confirmed=True,
        note="every packet to the site's address dropped (the control server connects)"),
     # A RST to every SYN is what a closed port looks like too: without a control server the
-    # honest answers are tcp_blocked (likely) or inconclusive, never site_down.
-    _s("ip-reset", "bybit.test", ("tcp_blocked", "inconclusive"), ("tcp.*",), IpBlock("reset"),
+    # honest answer is inconclusive, never site_down.
+    _s("ip-reset", "bybit.test", "inconclusive", ("tcp.*",), IpBlock("reset"),
        control_verdicts="tcp_blocked", control_anomalies=("tcp.*",), control_confirmed=True,
        note="every SYN to the address answered with a RST"),
     _s("tls-mitm", "kucoin.test", "tls_blocked", ("tls.cert_invalid",), TlsMitm(),
@@ -272,8 +276,6 @@ _CENSORED: tuple[Scenario, ...] = (
     _s("unknown-blockpage-http11", "bitmex.test", "accessible", (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
-       control_gap="headers 'match' through Content-Length/Connection (not in OONI's common "
-                   "list), so no http.body_diff: judged accessible (confirmed)",
        note="proxy serves a 200 unknown page with its own headers (Content-Length, Connection)"),
     _s("dns-and-sni", "coinmarketcap.test", "dns_blocked", ("dns.injection", "tls.*"),
        InjectDns(forged=(FORGED_POOL + "2",)), SniReset(), reachable_with_trusted_dns=False,
@@ -294,8 +296,8 @@ _UNCENSORED: tuple[Scenario, ...] = (
        control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, port 443 closed"),
     # A dead host looks exactly like a censor's IP blackhole from the client: without a control
-    # server the design allows tcp_blocked at "likely" (§5); the control server settles it.
-    _s("server-blackholed", "deadhost.test", ("tcp_blocked", "inconclusive", "site_down"), (),
+    # server it must not be called blocked; the control server settles it as site_down.
+    _s("server-blackholed", "deadhost.test", ("inconclusive", "site_down"), (),
        server="blackhole", control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, every packet to the address dropped in the world too"),
     _s("cert-expired", "expiredcert.test", NOT_BLOCKED, (), cert="expired",
