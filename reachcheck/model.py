@@ -172,6 +172,9 @@ class HttpFetch:
     status: int | None = None
     title: str | None = None
     body_length: int | None = None  # bytes read (capped)
+    # Time from the response headers to the end of the body read (or its failure): with
+    # body_length, the transfer rate a throttling censor slows down.
+    body_ms: float | None = None
     body_truncated: bool = False
     body_sha256: str | None = None
     # The start of the decoded body, kept so fingerprints can be re-matched from a saved file.

@@ -181,10 +181,64 @@ def diff(facts: Facts) -> list[Anomaly]:
     return []
 
 
+# Throttling: a page that trickles in below this rate (~512 kbit/s) for at least this long is
+# worth reporting; no working broadband or mobile link is that slow for a whole second unless
+# something shapes the flow. Short or tiny transfers say nothing about the rate.
+THROTTLE_RATE = 64 * 1024  # bytes per second
+THROTTLE_MIN_MS = 1000.0
+THROTTLE_MIN_BYTES = 16 * 1024
+# With a control server: its fetch of the same page must be this many times faster before the
+# slowness counts against the network rather than the server.
+THROTTLE_RATIO = 10.0
+
+
+def transfer_rate(f: HttpFetch) -> float | None:
+    """Bytes per second of the body read, or None when the transfer was too short to tell."""
+    if f.body_ms is None or f.body_length is None or f.body_ms <= 0:
+        return None
+    return f.body_length / (f.body_ms / 1000.0)
+
+
+def _slow(f: HttpFetch) -> float | None:
+    rate = transfer_rate(f)
+    if rate is None or (f.body_ms or 0) < THROTTLE_MIN_MS or (f.body_length or 0) < THROTTLE_MIN_BYTES:
+        return None
+    return rate if rate < THROTTLE_RATE else None
+
+
+def throttle_confirmed_by_control(facts: Facts) -> bool:
+    """The control server fetched the page at least THROTTLE_RATIO times faster than we did."""
+    ctrl = facts.control_fetch
+    ctrl_rate = transfer_rate(ctrl) if ctrl is not None and ctrl.ok else None
+    rates = [r for f in facts.obs.http if (r := _slow(f)) is not None]
+    return bool(rates) and ctrl_rate is not None and ctrl_rate >= THROTTLE_RATIO * min(rates)
+
+
+def throttled(facts: Facts) -> list[Anomaly]:
+    """http.throttled: the page arrived far slower than a working link delivers it (design §4).
+    Reported on its own; it decides the verdict only when a control server got the same page
+    much faster (a slow server is slow from everywhere)."""
+    for f in facts.obs.http:
+        rate = _slow(f)
+        if rate is None or (facts.control_available and f.address not in facts.genuine):
+            continue
+        detail = (
+            f"page from {f.address} arrived at {rate / 1024:.0f} KiB/s "
+            f"({f.body_length} bytes in {(f.body_ms or 0) / 1000:.1f} s)"
+        )
+        ctrl = facts.control_fetch
+        ctrl_rate = transfer_rate(ctrl) if ctrl is not None and ctrl.ok else None
+        if ctrl_rate is not None:
+            detail += f"; the control server got {ctrl_rate / 1024:.0f} KiB/s"
+        return [Anomaly("http", "http.throttled", detail, (f.address,))]
+    return []
+
+
 def analyze(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     """Every HTTP anomaly of the site."""
     return [
         *request_failures(facts, suspects),
+        *throttled(facts),
         *blockpage(facts),
         *redirect_offsite(facts),
         *diff(facts),

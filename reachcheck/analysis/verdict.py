@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reachcheck.analysis import dns, tcp, tls
+from reachcheck.analysis import dns, http, tcp, tls
 from reachcheck.analysis.context import PROBE_ROLES, Facts, is_v6, target_handshakes
 from reachcheck.analysis.http import cleartext
 from reachcheck.model import Anomaly
@@ -58,6 +58,7 @@ _PHRASES = {
     "http.redirect_offsite": "Redirected to another site",
     "http.status_diff": "Different HTTP status than from outside",
     "http.body_diff": "Page differs from the one seen from outside",
+    "http.throttled": "Page delivered far slower than from outside (throttled)",
 }
 
 
@@ -141,6 +142,8 @@ def _http_strength(a: Anomaly, facts: Facts) -> str | None:
         return "confirmed"
     if a.kind in ("http.status_diff", "http.body_diff"):
         return "likely"
+    if a.kind == "http.throttled":
+        return "likely" if http.throttle_confirmed_by_control(facts) else None
     ok_fetches = [f for f in facts.obs.http if f.ok]
     if a.kind == "http.redirect_offsite":
         # Sites redirect to other domains of their own all the time; only a control server's
@@ -368,7 +371,11 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
         return Decision("inconclusive", "none", why, "Unclear: your DNS resolver fails; the site works",
                         _trusted_dns_works(facts))
     verified = bool(facts.validated) or any(f.ok and not cleartext(f) for f in facts.obs.http)
+    slow = next((a for a in anomalies if a.kind == "http.throttled"), None)
+    note = "; but very slow (possibly throttled)" if slow is not None else ""
+    if slow is not None:
+        how += f"; {slow.detail}"
     if verified:
-        return Decision("accessible", "confirmed", how, "Reachable (verified HTTPS)")
+        return Decision("accessible", "confirmed", how, "Reachable (verified HTTPS)" + note)
     conf = "confirmed" if facts.control_fetch is not None and facts.control_fetch.ok else "likely"
-    return Decision("accessible", conf, how, "Reachable")
+    return Decision("accessible", conf, how, "Reachable" + note)

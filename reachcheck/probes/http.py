@@ -50,6 +50,7 @@ class _Hop:
     truncated: bool = False
     error: str | None = None
     tls: TlsHandshake | None = None
+    body_ms: float | None = None
 
 
 class _TlsTrace:
@@ -161,11 +162,14 @@ class HttpProber:
         try:
             async with asyncio.timeout(self._hop_deadline):
                 response = await self._transport.handle_async_request(request)
+                loop = asyncio.get_running_loop()
+                body_start = loop.time()
                 try:
                     hop.status = response.status_code
                     hop.raw_headers = list(response.headers.raw)
                     await self._read_body(response, hop)
                 finally:
+                    hop.body_ms = _ms(loop.time() - body_start)
                     await response.aclose()
         except Exception as exc:  # noqa: BLE001
             hop.error = classify(exc)
@@ -226,6 +230,7 @@ class HttpProber:
             status=hop.status,
             title=hc.extract_title(body, headers.get("content-type")) if has_body else None,
             body_length=len(body) if has_body else None,
+            body_ms=hop.body_ms if has_body else None,
             body_truncated=hop.truncated,
             body_sha256=hashlib.sha256(body).hexdigest() if has_body else None,
             body_head=hc.body_head(body) if has_body else None,

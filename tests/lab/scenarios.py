@@ -282,8 +282,7 @@ _CENSORED: tuple[Scenario, ...] = (
        note="China crypto-site case: forged DNS and an SNI reset on the genuine address"),
     # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs.
     _s("throttled", "bitget.test", ("http_blocked", "accessible"), ("http.throttled",),
-       Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s",
-       known_gap="http.throttled (design §4) not implemented: 5.5 s fetch judged accessible"),
+       Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s"),
     _s("ghost-dns", "ghostsite.test", "dns_blocked", ("dns.*",), IspDns((BLOCKPAGE_ADDR,)),
        exists=False, note="name does not exist upstream; the ISP resolver still answers"),
 )
