@@ -209,9 +209,9 @@ def cli() -> None:
              short_help="Check whether sites are reachable, or how they are blocked.")
 @click.argument("targets", nargs=-1, metavar="[TARGET]...")
 @click.option("--sites", "sites_path", metavar="FILE",
-              type=click.Path(exists=True, dir_okay=False, readable=True),
-              help="Read targets from FILE: one domain or URL per line, '#' comments, or a "
-                   "Citizen Lab test-list CSV. [default: ./sites.txt if present, else the "
+              type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True),
+              help="Read targets from FILE ('-' = standard input): one domain or URL per line, "
+                   "'#' comments, or a Citizen Lab test-list CSV. [default: ./sites.txt if present, else the "
                    "packaged list, when no TARGET is given]")
 @click.option("--strict", is_flag=True,
               help="Stop with exit code 2 on any bad line of the sites file. [default: skip "
@@ -357,6 +357,8 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     if sites_path is None and args:
         return list(arg_targets.values()), len(arg_targets)
     path = sites_path or default_sites_path()
+    if path == "-":
+        path = "/dev/stdin"  # read like any other file; not replayable, so held below
     sites = SiteList(path, strict=strict)
     # A pipe or device (/dev/stdin) cannot be read twice: hold its targets instead.
     replayable = os.path.isfile(path)

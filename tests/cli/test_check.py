@@ -447,3 +447,13 @@ def test_bad_public_range_exit_2_with_one_line(fake_runner: Callable[..., FakeRu
     assert_one_line_error(result, "--public-range")
     assert fake.calls == []
     assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_sites_from_standard_input() -> None:
+    # A bad line under --strict stops the run before anything touches the network, so this
+    # shows that '-' reads standard input (line numbers included) with a real process.
+    proc = subprocess.run([sys.executable, "-m", "reachcheck", "check", "--sites", "-",
+                           "--strict"], input="ok.test\nbad..name\n", capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert ":2:" in proc.stderr and "bad..name" in proc.stderr
