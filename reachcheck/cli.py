@@ -53,11 +53,16 @@ Exit codes:
 
 
 class Summary(Protocol):
-    """What `exit_code` needs from the runner's RunSummary."""
+    """What `exit_code` needs from the runner's RunSummary (read-only)."""
 
-    counts: Mapping[str, int]
-    interrupted: bool
-    network_down: bool
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+    @property
+    def interrupted(self) -> bool: ...
+
+    @property
+    def network_down(self) -> bool: ...
 
 
 def exit_code(summary: Summary) -> int:
@@ -211,8 +216,8 @@ def cli() -> None:
 @click.option("--sites", "sites_path", metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, readable=True, allow_dash=True),
               help="Read targets from FILE ('-' = standard input): one domain or URL per line, "
-                   "'#' comments, or a Citizen Lab test-list CSV. [default: ./sites.txt if present, else the "
-                   "packaged list, when no TARGET is given]")
+                   "'#' comments, or a Citizen Lab test-list CSV. [default: ./sites.txt if "
+                   "present, else the packaged list, when no TARGET is given]")
 @click.option("--strict", is_flag=True,
               help="Stop with exit code 2 on any bad line of the sites file. [default: skip "
                    "bad lines with a note]")

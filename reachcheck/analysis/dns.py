@@ -98,7 +98,11 @@ def injection(facts: Facts) -> list[Anomaly]:
 _RCODE_KINDS = {"SERVFAIL": "dns.servfail", "REFUSED": "dns.refused"}
 # "dns_malformed": only garbage came back (a broken or hostile middlebox): the browser gets no
 # address either.
-_ERROR_KINDS = {"timeout": "dns.timeout", "refused": "dns.refused", "dns_malformed": "dns.malformed"}
+_ERROR_KINDS = {
+    "timeout": "dns.timeout",
+    "refused": "dns.refused",
+    "dns_malformed": "dns.malformed",
+}
 
 
 def _gave_a(facts: Facts, q: DnsQuery) -> bool:
@@ -238,7 +242,8 @@ def inconsistent(facts: Facts) -> list[Anomaly]:
             continue
         shown = ", ".join(sorted(rest))
         if facts.control_state == "nxdomain":
-            detail = f"{resolver} resolves {facts.domain} to {shown}; the control says it does not exist"
+            detail = (f"{resolver} resolves {facts.domain} to {shown}; "
+                      "the control says it does not exist")
         elif validated_only:
             truth = ", ".join(sorted(facts.validated)[:3])
             detail = (f"{resolver} answers {shown}: none is TLS-validated "

@@ -34,7 +34,8 @@ def connect_failures(facts: Facts) -> list[Anomaly]:
     skip_v6 = ipv6_broken(facts)
     by_kind: dict[str, list[str]] = {}
     for c in facts.obs.tcp:
-        if c.ok or c.possibly_residual or c.address not in genuine or (skip_v6 and is_v6(c.address)):
+        if (c.ok or c.possibly_residual or c.address not in genuine
+                or (skip_v6 and is_v6(c.address))):
             continue  # a residual penalty left by another site is no evidence against this one
         kind = KINDS.get(c.error or "")
         if kind is not None and f"{c.address}:{c.port}" not in by_kind.get(kind, []):

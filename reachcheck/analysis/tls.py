@@ -57,7 +57,8 @@ def handshake_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
             genuine = t.address in facts.genuine
             out.append(Anomaly("tls", "tls.sni_filtering", detail, (t.address,), (), genuine))
         elif t.address in facts.genuine:
-            detail = f"handshake with SNI {t.sni} {_HOW[t.error or '']} on genuine address {endpoint}"
+            detail = (f"handshake with SNI {t.sni} {_HOW[t.error or '']} "
+                      f"on genuine address {endpoint}")
             if any(not b.ok and not b.possibly_residual for b in benign):
                 detail += "; the benign SNI failed too, so the evidence is ambiguous"
             elif not benign:
@@ -103,12 +104,15 @@ def cert_invalid(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
         if where is not None and t.address not in where or t.address in suspects:
             continue
         verified_outside = _control_verified(facts, t.address)
-        if not verified_outside and (t.error not in MITM_ERRORS or _same_cert_for_any_name(facts, t)):
+        if not verified_outside and (
+            t.error not in MITM_ERRORS or _same_cert_for_any_name(facts, t)
+        ):
             continue
         seen.add(t.address)
         cert = t.cert
         who = f"issuer {cert.issuer!r}, subject {cert.subject!r}" if cert else "no certificate kept"
-        detail = f"certificate for {t.sni} on {t.address}:{t.port} fails verification ({t.error}): {who}"
+        detail = (f"certificate for {t.sni} on {t.address}:{t.port} "
+                  f"fails verification ({t.error}): {who}")
         if verified_outside:
             detail += "; the control server verified the site on this address"
         out.append(Anomaly("tls", "tls.cert_invalid", detail, (t.address,), (), verified_outside))

@@ -96,7 +96,7 @@ class ControlClient:
         if not isinstance(data, dict):
             return self._failed("bad_response: body is not a JSON object")
         try:
-            measurement = model.from_json(ControlMeasurement, data)
+            measurement: ControlMeasurement = model.from_json(ControlMeasurement, data)
         except (TypeError, ValueError, KeyError, AttributeError) as exc:
             return self._failed(f"bad_response: {type(exc).__name__}")
         # `server` names the server as this run reached it, whatever the server calls itself.

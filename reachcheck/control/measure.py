@@ -176,7 +176,8 @@ class Measurer:
                 )
             )
             tcp = tuple(
-                dataclasses.replace(c, sources=src) for (c, _), (_, src) in zip(pairs, plan)
+                dataclasses.replace(c, sources=src)
+                for (c, _), (_, src) in zip(pairs, plan, strict=True)
             )
             # Where TCP failed no handshake happened: the TcpConnect alone records it.
             return tcp, tuple(h for c, h in pairs if c.ok)

@@ -54,7 +54,7 @@ def emit_stderr(record: dict[str, Any]) -> None:
 
 
 def _now_rfc3339() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -30,7 +30,7 @@ class RunFileError(ValueError):
 
 def now_rfc3339() -> str:
     """The current time, RFC 3339 UTC with a `Z` and millisecond precision."""
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace(
         "+00:00", "Z"
     )
 

@@ -41,7 +41,7 @@ def key_evidence(result: SiteResult) -> str:
 
 def count_verdicts(results: Iterable[SiteResult]) -> dict[str, int]:
     """{verdict: count} for the verdicts present, in the canonical verdict order."""
-    counts = Counter(r.verdict for r in results)
+    counts: Counter[str] = Counter(r.verdict for r in results)
     return {v: counts[v] for v in VERDICTS if counts[v]}
 
 

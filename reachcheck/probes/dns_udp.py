@@ -17,7 +17,8 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
+from typing import Any
 
 from reachcheck.model import DnsQuery, DnsResponse, DnsRole
 from reachcheck.probes.dns_wire import build_query, parse_response, with_id
@@ -42,7 +43,7 @@ def resolver_label(server: tuple[str, int]) -> str:
 
 
 @lru_cache(maxsize=1024)
-def sockaddr(server: tuple[str, int]) -> tuple[int, tuple]:
+def sockaddr(server: tuple[str, int]) -> tuple[int, tuple[Any, ...]]:
     """(family, sockaddr) of a numeric server address; never does a DNS lookup (cached: a
     scan asks the same few servers thousands of times)."""
     host, port = server
@@ -289,7 +290,7 @@ def system_nameservers(path: str = "/etc/resolv.conf") -> tuple[tuple[str, int],
 _Key = tuple[int, tuple[str, int], int]  # (socket index, server (host, port), query id)
 
 
-def _addr_key(addr: tuple) -> tuple[str, int]:
+def _addr_key(addr: tuple[Any, ...]) -> tuple[str, int]:
     return (addr[0].split("%", 1)[0], addr[1])
 
 
@@ -299,7 +300,7 @@ class _Shared(asyncio.DatagramProtocol):
     def __init__(self, mux: UdpDnsMux, index: int) -> None:
         self.mux, self.index = mux, index
 
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if len(data) < 2:
             return
         pending = self.mux._pending.get(
@@ -379,7 +380,7 @@ class UdpDnsMux:
                     sock.bind(("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0))
                     index = len(made) + 10 * family  # unique across families
                     transport, _ = await loop.create_datagram_endpoint(
-                        lambda i=index: _Shared(self, i), sock=sock
+                        partial(_Shared, self, index), sock=sock
                     )
                 except BaseException:
                     sock.close()

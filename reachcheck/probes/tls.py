@@ -238,7 +238,7 @@ def _rfc3339(value: Any) -> str | None:
         return None
     try:
         ts = ssl.cert_time_to_seconds(value)
-        return dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         return None
 

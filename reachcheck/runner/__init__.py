@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sized
 from dataclasses import dataclass
+from typing import cast
 
 from reachcheck.config import Config
 from reachcheck.model import VERDICTS, SiteResult, Target
@@ -74,7 +75,9 @@ async def run(
     total = len(targets) if isinstance(targets, Sized) else None
     backstop = site_deadline(config) + 5.0  # the session has its own, tighter deadline
     if check is not None:
-        return await _schedule(targets, check, config, backstop, total, on_result, on_progress, stop)
+        return await _schedule(
+            targets, check, config, backstop, total, on_result, on_progress, stop
+        )
     session = Session(config, probes if probes is not None else default_probes())
     try:
         await session.__aenter__()
@@ -139,7 +142,8 @@ async def _schedule(
                 if task is stopper:
                     continue
                 inflight.discard(task)
-                result = task.result()
+                # Not the stopper, so one of the inflight checks.
+                result = cast(SiteResult, task.result())
                 counts[result.verdict] = counts.get(result.verdict, 0) + 1
                 done += 1
                 down += looks_down(result)

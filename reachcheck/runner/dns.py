@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import Literal
 
 from reachcheck.model import DnsQuery, DnsRole, Target
+from reachcheck.runner.probeset import DohLike, QType, Server
 from reachcheck.runner.session import Recorder, Session
 
 INJECTION_TIMEOUT = 2.0  # the injection probe runs no DNS service: forged answers come fast
@@ -20,10 +22,10 @@ ADDRESS_CAP = 4  # addresses per family measured per site (handshakes dominate t
 _ROLE_ORDER: tuple[DnsRole, ...] = ("system", "probe", "control")
 
 
-def _failed(resolver: str, role: DnsRole, transport: str, qname: str, qtype: str,
-            elapsed_ms: float, error: str) -> DnsQuery:
-    return DnsQuery(resolver=resolver, role=role, transport=transport,  # type: ignore[arg-type]
-                    qname=qname, qtype=qtype, elapsed_ms=elapsed_ms, error=error)  # type: ignore[arg-type]
+def _failed(resolver: str, role: DnsRole, transport: Literal["udp", "doh"], qname: str,
+            qtype: QType, elapsed_ms: float, error: str) -> DnsQuery:
+    return DnsQuery(resolver=resolver, role=role, transport=transport,
+                    qname=qname, qtype=qtype, elapsed_ms=elapsed_ms, error=error)
 
 
 async def _guard(
@@ -62,25 +64,32 @@ def dns_jobs(
     servers = [s for s in servers if roles is None or s[1] in roles]
     doh = session.doh if roles is None or "control" in roles else ()
     jobs: list[Awaitable[DnsQuery]] = []
-    for qtype in ("A", "AAAA") if cfg.ipv6 else ("A",):
+    qtypes: tuple[QType, ...] = ("A", "AAAA") if cfg.ipv6 else ("A",)
+    for qtype in qtypes:
         wire = probes.build_query(qname, qtype) if probes.build_query and servers else None
         for server, role, t in servers:
             resolver = f"udp:{server[0]}:{server[1]}"
 
-            def call(server=server, role=role, t=t, qtype=qtype, wire=wire) -> Awaitable[DnsQuery]:
+            def call(
+                server: Server = server, role: DnsRole = role, t: float = t,
+                qtype: QType = qtype, wire: bytes | None = wire,
+            ) -> Awaitable[DnsQuery]:
                 return udp(server, qname, qtype, role, timeout=t, hold_on=min(hold_on, t),
                            query_wire=wire)
 
-            def failed(ms: float, err: str, resolver=resolver, role=role, qtype=qtype) -> DnsQuery:
+            def failed(
+                ms: float, err: str, resolver: str = resolver, role: DnsRole = role,
+                qtype: QType = qtype,
+            ) -> DnsQuery:
                 return _failed(resolver, role, "udp", qname, qtype, ms, err)
 
             jobs.append(_guard(session, server, call, t + hold_on + 1.0, failed))
         for url, client in doh:
 
-            def dcall(client=client, qtype=qtype) -> Awaitable[DnsQuery]:
+            def dcall(client: DohLike = client, qtype: QType = qtype) -> Awaitable[DnsQuery]:
                 return client.query(qname, qtype)
 
-            def dfailed(ms: float, err: str, url=url, qtype=qtype) -> DnsQuery:
+            def dfailed(ms: float, err: str, url: str = url, qtype: QType = qtype) -> DnsQuery:
                 return _failed(url, "control", "doh", qname, qtype, ms, err)
 
             jobs.append(_guard(session, url, dcall, timeout * 2 + 1.0, dfailed))

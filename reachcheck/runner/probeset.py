@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from reachcheck.config import Config, DohServer
 from reachcheck.model import DnsQuery, HttpFetch, TcpConnect, TlsHandshake
 
 Server = tuple[str, int]
+QType = Literal["A", "AAAA"]
 ResolveFn = Callable[[str], Awaitable[list[str]]]
 
 
 class DohLike(Protocol):
     """What the runner needs of a DoH client (`probes.dns_doh.DohClient`)."""
 
-    async def query(self, qname: str, qtype: str) -> DnsQuery: ...
+    async def query(self, qname: str, qtype: QType) -> DnsQuery: ...
 
     async def aclose(self) -> None: ...
 
@@ -29,7 +30,9 @@ class DohLike(Protocol):
 class HttpLike(Protocol):
     """What the runner needs of an HTTP prober (`probes.http.HttpProber`)."""
 
-    async def fetch(self, url: str, domain: str, address: str, *, resolve: ResolveFn) -> HttpFetch: ...
+    async def fetch(
+        self, url: str, domain: str, address: str, *, resolve: ResolveFn
+    ) -> HttpFetch: ...
 
     async def aclose(self) -> None: ...
 

@@ -12,7 +12,7 @@ import asyncio
 import collections
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from reachcheck.config import Config
@@ -171,7 +171,10 @@ class Session:
         return (asyncio.get_running_loop().time() - self._t0) * 1000.0
 
     def benign(
-        self, address: str, port: int, measure: Callable[[], Any]
+        self,
+        address: str,
+        port: int,
+        measure: Callable[[], Awaitable[tuple[TcpConnect, TlsHandshake]]],
     ) -> asyncio.Future[tuple[TcpConnect, TlsHandshake]]:
         """The benign-SNI handshake of (address, port), measured once per run.
 

@@ -68,7 +68,7 @@ async def _https(
     benign = await asyncio.gather(*(_benign(session, a, port) for a in addresses))
     ok_benign: set[str] = set()
     live: list[str] = []
-    for address, (tcp, hs) in zip(addresses, benign):
+    for address, (tcp, hs) in zip(addresses, benign, strict=True):
         rec.tcp.append(dataclasses.replace(tcp, sources=sources[address]))
         if tcp.ok:  # a handshake whose connect failed never happened: the TcpConnect says it
             rec.tls.append(hs)
@@ -252,7 +252,9 @@ async def _cleartext(
         await _fetch(session, target, rec, control_only[0])
 
 
-async def _connect(session: Session, address: str, port: int, sources: tuple[str, ...]) -> TcpConnect:
+async def _connect(
+    session: Session, address: str, port: int, sources: tuple[str, ...]
+) -> TcpConnect:
     cfg = session.config
     started = session.clock_ms()
     async with session.addresses.hold(address):

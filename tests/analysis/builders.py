@@ -32,7 +32,9 @@ FORGED2 = "108.160.166.9"
 REAL6 = "2a04:4e42::10"
 
 
-def resp(*addrs: str, rcode: str = "NOERROR", ms: float = 5.0, cnames: tuple[str, ...] = ()) -> DnsResponse:
+def resp(
+    *addrs: str, rcode: str = "NOERROR", ms: float = 5.0, cnames: tuple[str, ...] = ()
+) -> DnsResponse:
     """One DNS response."""
     return DnsResponse(arrived_ms=ms, rcode=rcode, addresses=addrs, cnames=cnames)
 
@@ -79,7 +81,9 @@ def tcp(addr: str, ok: bool | None = None, error: str | None = None, port: int =
     return TcpConnect(addr, port, ok, 10.0, None if ok else (error or "timeout"))
 
 
-def cert(issuer: str = "CN=Lab Root", subject: str = f"CN={DOMAIN}", sha: str | None = "aa") -> CertInfo:
+def cert(
+    issuer: str = "CN=Lab Root", subject: str = f"CN={DOMAIN}", sha: str | None = "aa"
+) -> CertInfo:
     """A presented leaf certificate."""
     return CertInfo(subject=subject, issuer=issuer, sans=(DOMAIN,), sha256=sha)
 
@@ -142,10 +146,14 @@ def ctrl_server(
     tls_: tuple[TlsHandshake, ...] = (), http: HttpFetch | None = None, ok: bool = True,
 ) -> ControlMeasurement:
     """What the control server saw."""
-    return ControlMeasurement("https://control.lab.test", ok, None if ok else "timeout", dns, tcp_, tls_, http)
+    return ControlMeasurement(
+        "https://control.lab.test", ok, None if ok else "timeout", dns, tcp_, tls_, http
+    )
 
 
-def obs(*items: object, target: str = DOMAIN, control_server: ControlMeasurement | None = None) -> Observations:
+def obs(
+    *items: object, target: str = DOMAIN, control_server: ControlMeasurement | None = None
+) -> Observations:
     """Observations from a flat list of queries, connects, handshakes and fetches."""
     return Observations(
         target=parse_target(target),

@@ -7,8 +7,21 @@ import pytest
 from reachcheck.analysis import anomalies
 from reachcheck.model import Observations
 from tests.analysis.builders import (
-    CDN_OTHER, FORGED, FORGED2, REAL, REAL2, REAL6, clean_https, control, fetch, gfw_dns, obs,
-    query, resp, system, tcp,
+    CDN_OTHER,
+    FORGED,
+    FORGED2,
+    REAL,
+    REAL2,
+    REAL6,
+    clean_https,
+    control,
+    fetch,
+    gfw_dns,
+    obs,
+    query,
+    resp,
+    system,
+    tcp,
 )  # fmt: skip
 
 
@@ -25,10 +38,12 @@ CASES = [
     ("injection-probe", obs(system(REAL), control(REAL), query("injection", resp(FORGED))),
      ["dns.injection"]),
     ("injection-probe-silent", obs(system(REAL), control(REAL), query("injection")), []),
-    ("transparent-proxy-truthful", obs(system(REAL), control(REAL), query("injection", resp(REAL))), []),
+    ("transparent-proxy-truthful",
+     obs(system(REAL), control(REAL), query("injection", resp(REAL))), []),
     ("duplicate-identical", obs(query("system", resp(REAL), resp(REAL, ms=9)), control(REAL)), []),
     ("several-answers-one-response", obs(system(REAL, REAL2), control(REAL2, REAL)), []),
-    ("cdn-rotation-both-genuine", obs(query("system", resp(REAL), resp(REAL2)), control(REAL, REAL2)), []),
+    ("cdn-rotation-both-genuine",
+     obs(query("system", resp(REAL), resp(REAL2)), control(REAL, REAL2)), []),
     # resolver failures where the control resolves
     ("nxdomain", obs(system(rcode="NXDOMAIN"), control(REAL)), ["dns.nxdomain"]),
     ("nxdomain-everywhere", obs(system(rcode="NXDOMAIN"), control(rcode="NXDOMAIN")), []),
@@ -55,7 +70,8 @@ CASES = [
     ("disjoint-unvalidated", obs(system(FORGED), control(REAL), tcp(FORGED),
                                  fetch(FORGED, ok=False, error="cert_hostname", tls_ok=False)),
      ["dns.inconsistent"]),
-    ("cdn-disjoint-but-validated", obs(system(CDN_OTHER), control(REAL), *clean_https(CDN_OTHER)), []),
+    ("cdn-disjoint-but-validated",
+     obs(system(CDN_OTHER), control(REAL), *clean_https(CDN_OTHER)), []),
     ("ghost", obs(system(FORGED), control(rcode="NXDOMAIN")), ["dns.inconsistent"]),
     ("ip-literal-no-dns", obs(tcp(REAL), target=REAL), []),
 ]

@@ -36,7 +36,8 @@ def test_benign_scope_is_marked() -> None:
 
 def test_dns_ip_and_cname() -> None:
     assert "dns_br_localhost" in _names(fp.match_dns_answer(["127.0.0.1"]))
-    assert "dns_isp_id_sehat_tri_cname" in _names(fp.match_dns_answer([], ["Restricted.TRI.co.id."]))
+    tri = fp.match_dns_answer([], ["Restricted.TRI.co.id."])
+    assert "dns_isp_id_sehat_tri_cname" in _names(tri)
     assert fp.match_dns_answer(["151.101.65.10"], ["www.coingecko.com"]) == ()
     assert fp.censor_addresses(["10.10.34.35", "151.101.65.10"]) == frozenset({"10.10.34.35"})
 

@@ -28,10 +28,12 @@ GOOD = fetch(REAL, url=HTTP_URL)
 
 CASES = [
     ("reset-after-tcp", clear(ok=False, error="reset"), ["http.reset"]),
-    ("timeout-after-tls", obs(*BASE, tcp(REAL), fetch(REAL, ok=False, error="timeout", tls_ok=True)),
+    ("timeout-after-tls",
+     obs(*BASE, tcp(REAL), fetch(REAL, ok=False, error="timeout", tls_ok=True)),
      ["http.timeout"]),
     ("protocol-error", clear(ok=False, error="http_protocol"), ["http.error"]),
-    ("tls-failure-is-not-http", obs(*BASE, tcp(REAL), fetch(REAL, ok=False, error="reset", tls_ok=False)),
+    ("tls-failure-is-not-http",
+     obs(*BASE, tcp(REAL), fetch(REAL, ok=False, error="reset", tls_ok=False)),
      []),
     ("redirect-loop-is-site", clear(ok=False, error="too_many_redirects"), []),
     ("blockpage-body", clear(body="<title>AGCOM Stop Page</title>"), ["http.blockpage"]),
@@ -48,8 +50,9 @@ CASES = [
     ("body-diff", clear(length=300, title="Access Denied", names=("date", "server"),
                         server=ctrl_server(http=GOOD)), ["http.body_diff"]),
     ("same-page", clear(length=4800, server=ctrl_server(http=GOOD)), []),
-    ("https-captcha-not-diffed", obs(*BASE, tcp(REAL), fetch(REAL, status=403, title="Just a moment"),
-                                     control_server=ctrl_server(http=fetch(REAL))), []),
+    ("https-captcha-not-diffed",
+     obs(*BASE, tcp(REAL), fetch(REAL, status=403, title="Just a moment"),
+         control_server=ctrl_server(http=fetch(REAL))), []),
 ]
 
 
@@ -61,7 +64,8 @@ def test_http_rules(case: str, o: Observations, expected: list[str]) -> None:
 @pytest.mark.parametrize(
     ("host", "site"),
     [("www.coingecko.com", "coingecko.com"), ("a.b.bbc.co.uk", "bbc.co.uk"),
-     ("news.sina.com.cn", "sina.com.cn"), ("10.1.2.3", "10.1.2.3"), ("Example.ORG.", "example.org")],
+     ("news.sina.com.cn", "sina.com.cn"), ("10.1.2.3", "10.1.2.3"),
+     ("Example.ORG.", "example.org")],
 )  # fmt: skip
 def test_registrable(host: str, site: str) -> None:
     assert registrable(host) == site

@@ -7,7 +7,17 @@ import pytest
 from reachcheck.analysis import anomalies
 from reachcheck.model import Observations
 from tests.analysis.builders import (
-    FORGED, REAL, REAL6, cert, control, ctrl_server, fetch, hs, obs, system, tcp,
+    FORGED,
+    REAL,
+    REAL6,
+    cert,
+    control,
+    ctrl_server,
+    fetch,
+    hs,
+    obs,
+    system,
+    tcp,
 )  # fmt: skip
 
 BASE = (system(REAL), control(REAL))
@@ -22,7 +32,8 @@ TCP_CASES = [
     ("reset-genuine", obs(*BASE, tcp(REAL, error="reset")), ["tcp.reset"]),
     ("refused-genuine", obs(*BASE, tcp(REAL, error="refused")), ["tcp.refused"]),
     ("unreachable-genuine", obs(*BASE, tcp(REAL, error="unreachable")), ["tcp.unreachable"]),
-    ("forged-address-fails", obs(system(FORGED), control(REAL), tcp(FORGED, error="timeout"), tcp(REAL)), []),
+    ("forged-address-fails",
+     obs(system(FORGED), control(REAL), tcp(FORGED, error="timeout"), tcp(REAL)), []),
     ("ipv6-unreachable-ipv4-ok", obs(*BASE, control(REAL6, qtype="AAAA"), tcp(REAL),
                                      tcp(REAL6, error="unreachable")), []),
     ("ipv6-timeout-ipv4-ok", obs(*BASE, control(REAL6, qtype="AAAA"), tcp(REAL),
@@ -54,11 +65,13 @@ TLS_CASES = [
     ("mitm-unknown-ca", obs(*BASE, tcp(REAL), hs(REAL, error="cert_unknown_ca",
                                                  crt=cert(issuer="CN=Qaznet Trust Network"))),
      ["tls.cert_invalid"]),
-    ("own-self-signed-for-any-name", obs(*BASE, tcp(REAL), hs(REAL, kind="benign", crt=cert(sha="5")),
-                                         hs(REAL, error="cert_unknown_ca", crt=cert(sha="5"))), []),
+    ("own-self-signed-for-any-name",
+     obs(*BASE, tcp(REAL), hs(REAL, kind="benign", crt=cert(sha="5")),
+         hs(REAL, error="cert_unknown_ca", crt=cert(sha="5"))), []),
     ("expired-own-cert", obs(*BASE, tcp(REAL), hs(REAL, error="cert_expired", crt=cert())), []),
-    ("expired-but-control-verified", obs(*BASE, tcp(REAL), hs(REAL, error="cert_expired", crt=cert()),
-                                         control_server=ctrl_server(tls_=(hs(REAL),))),
+    ("expired-but-control-verified",
+     obs(*BASE, tcp(REAL), hs(REAL, error="cert_expired", crt=cert()),
+         control_server=ctrl_server(tls_=(hs(REAL),))),
      ["tls.cert_invalid"]),
     ("blockpage-host-cert-on-forged", obs(system(FORGED), control(REAL), tcp(FORGED),
                                           hs(FORGED, error="cert_unknown_ca", crt=cert())), []),
@@ -73,7 +86,8 @@ def test_tls_rules(case: str, o: Observations, expected: list[str]) -> None:
 
 
 def test_mitm_detail_names_issuer() -> None:
-    o = obs(*BASE, tcp(REAL), hs(REAL, error="cert_unknown_ca", crt=cert(issuer="CN=Qaznet Trust Network")))
+    crt = cert(issuer="CN=Qaznet Trust Network")
+    o = obs(*BASE, tcp(REAL), hs(REAL, error="cert_unknown_ca", crt=crt))
     (a,) = [a for a in anomalies(o) if a.kind == "tls.cert_invalid"]
     assert "Qaznet Trust Network" in a.detail and a.addresses == (REAL,)
 

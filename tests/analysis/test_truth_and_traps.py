@@ -11,8 +11,22 @@ from reachcheck.analysis import anomalies, judge
 from reachcheck.analysis.bogons import is_bogon
 from reachcheck.model import BLOCKED_VERDICTS, Observations
 from tests.analysis.builders import (
-    CDN_OTHER, DOMAIN, FORGED, REAL, REAL6, cert, clean_https, control, ctrl_server, fetch, hs, obs,
-    query, resp, system, tcp,
+    CDN_OTHER,
+    DOMAIN,
+    FORGED,
+    REAL,
+    REAL6,
+    cert,
+    clean_https,
+    control,
+    ctrl_server,
+    fetch,
+    hs,
+    obs,
+    query,
+    resp,
+    system,
+    tcp,
 )  # fmt: skip
 from tests.analysis.test_verdict import CASES
 
@@ -30,11 +44,12 @@ TRUTH_CASES = [
      "dns_blocked", "confirmed", {"dns.nxdomain"}),
     ("no-answer-vs-validated", obs(system(), PROBE_REAL, *clean_https()),
      "dns_blocked", "confirmed", {"dns.no_answer"}),
-    ("bogon-vs-validated", obs(system("192.168.7.7"), PROBE_REAL, tcp("192.168.7.7", error="timeout"),
-                               *clean_https()),
+    ("bogon-vs-validated",
+     obs(system("192.168.7.7"), PROBE_REAL, tcp("192.168.7.7", error="timeout"), *clean_https()),
      "dns_blocked", "confirmed", {"dns.bogon"}),
     ("forged-address-fails-vs-validated",
-     obs(system(FORGED), PROBE_REAL, tcp(FORGED), hs(FORGED, error="cert_hostname"), *clean_https()),
+     obs(system(FORGED), PROBE_REAL, tcp(FORGED), hs(FORGED, error="cert_hostname"),
+         *clean_https()),
      "dns_blocked", "confirmed", {"dns.inconsistent"}),
     # Clean twins.
     ("agree-and-validate", obs(system(REAL), PROBE_REAL, *clean_https()),
@@ -42,13 +57,15 @@ TRUTH_CASES = [
     ("cdn-answers-differ-both-validate",
      obs(system(CDN_OTHER), PROBE_REAL, *clean_https(CDN_OTHER), *clean_https(REAL)),
      "accessible", "confirmed", None),
-    ("nxdomain-but-nothing-validated", obs(system(rcode="NXDOMAIN"), PROBE_REAL, tcp(REAL, error="timeout")),
+    ("nxdomain-but-nothing-validated",
+     obs(system(rcode="NXDOMAIN"), PROBE_REAL, tcp(REAL, error="timeout")),
      "inconclusive", "none", None),
     ("aaaa-only-nxdomain", obs(system(REAL), system(rcode="NXDOMAIN", qtype="AAAA"), PROBE_REAL,
                                *clean_https()),
      "accessible", "confirmed", None),
-    ("aaaa-only-nxdomain-with-control", obs(system(REAL), system(rcode="NXDOMAIN", qtype="AAAA"),
-                                            control(REAL), control(REAL6, qtype="AAAA"), *clean_https()),
+    ("aaaa-only-nxdomain-with-control",
+     obs(system(REAL), system(rcode="NXDOMAIN", qtype="AAAA"),
+         control(REAL), control(REAL6, qtype="AAAA"), *clean_https()),
      "accessible", "confirmed", None),
     ("v6-only-site-empty-a", obs(system(), system(REAL6, qtype="AAAA"),
                                  query("probe", resp(REAL6), qtype="AAAA"), *clean_https(REAL6)),
@@ -143,7 +160,8 @@ RESIDUAL_CASES = [
     # A CDN neighbour's penalty on the system resolver's address must not make its (differing
     # but genuine) answer look forged.
     ("cdn-neighbour-address", obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER),
-                                  hs(CDN_OTHER, kind="benign"), hs(CDN_OTHER, error="reset", residual=True),
+                                  hs(CDN_OTHER, kind="benign"),
+                                  hs(CDN_OTHER, error="reset", residual=True),
                                   *clean_https())),
 ]
 

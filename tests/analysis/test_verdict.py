@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-
 import json
 
 import pytest
@@ -11,8 +10,26 @@ import pytest
 from reachcheck.analysis import judge
 from reachcheck.model import SiteResult, from_json, to_json
 from tests.analysis.builders import (
-    CDN_OTHER, DOMAIN, FORGED, INJECTION, REAL, REAL2, REAL6, cert, clean_https, control,
-    ctrl_server, fetch, gfw_dns, hop, hs, obs, query, resp, system, tcp,
+    CDN_OTHER,
+    DOMAIN,
+    FORGED,
+    INJECTION,
+    REAL,
+    REAL2,
+    REAL6,
+    cert,
+    clean_https,
+    control,
+    ctrl_server,
+    fetch,
+    gfw_dns,
+    hop,
+    hs,
+    obs,
+    query,
+    resp,
+    system,
+    tcp,
 )  # fmt: skip
 
 GFW_SNI = [tcp(REAL), hs(REAL, kind="benign"), hs(REAL, error="reset"), tcp(FORGED),
@@ -60,7 +77,8 @@ CASES = [
     ),
     (
         "bogon-answer",
-        obs(system("10.10.34.35"), control(REAL), tcp("10.10.34.35", error="timeout"), *clean_https()),
+        obs(system("10.10.34.35"), control(REAL), tcp("10.10.34.35", error="timeout"),
+            *clean_https()),
         "dns_blocked", "confirmed", {"dns.bogon"},
     ),
     (
@@ -104,13 +122,14 @@ CASES = [
     ),
     (
         "sni-filtering",
-        obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"), hs(REAL, error="reset")),
+        obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+            hs(REAL, error="reset")),
         "tls_blocked", "confirmed", {"tls.sni_filtering"},
     ),
     (
         "both-snis-fail-ambiguous",
-        obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", ok=False, error="reset"),
-            hs(REAL, error="reset")),
+        obs(system(REAL), control(REAL), tcp(REAL),
+            hs(REAL, kind="benign", ok=False, error="reset"), hs(REAL, error="reset")),
         "inconclusive", "none", {"tls.reset"},
     ),
     (
@@ -222,7 +241,8 @@ CASES = [
     ),
     (
         "https-timeout-after-verified-tls-no-control-server",
-        obs(system(REAL), control(REAL), tcp(REAL), fetch(REAL, ok=False, error="timeout", tls_ok=True)),
+        obs(system(REAL), control(REAL), tcp(REAL),
+            fetch(REAL, ok=False, error="timeout", tls_ok=True)),
         "inconclusive", "none", {"http.timeout"},
     ),
     (
@@ -256,7 +276,9 @@ def test_verdict(case: str, observations, verdict: str, confidence: str, kinds: 
     assert result.reason and "\n" not in result.reason
     assert result.summary
     if verdict in ("accessible", "site_down"):
-        assert not any(a.kind.startswith("dns.") and a.kind != "dns.timeout" for a in result.anomalies)
+        assert not any(
+            a.kind.startswith("dns.") and a.kind != "dns.timeout" for a in result.anomalies
+        )
 
 
 def test_gfw_reports_every_layer_and_trusted_dns_fails() -> None:

@@ -45,7 +45,7 @@ class Pki:
             return ctx
 
     def _issue(self, names: tuple[str, ...], variant: str) -> trustme.LeafCert:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         if variant == "unknown_ca":
             return self.rogue_ca.issue_cert(*names)
         if variant == "expired":

@@ -304,7 +304,7 @@ class Lab:
         ca = trustme.CA(organization_name="rclab trusted CA")
         rogue = trustme.CA(organization_name="rclab national interception CA")
         ca.cert_pem.write_to_path(str(self.ca_pem))
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
 
         def leaf(issuer: trustme.CA, name: str, tag: str, *ids: str, **kw: Any) -> dict[str, str]:
             path = certs / f"{tag}-{name}.pem"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import itertools
 import socket
 import ssl
 
@@ -20,14 +21,14 @@ from reachcheck.probes.errors import CERT_ERRORS, TooManyRedirects, classify, is
 
 def caused(*excs: BaseException) -> BaseException:
     """Link excs[0] <- excs[1] <- ... with __cause__ (httpx's `raise X from exc`)."""
-    for outer, inner in zip(excs, excs[1:]):
+    for outer, inner in itertools.pairwise(excs):
         outer.__cause__ = inner
     return excs[0]
 
 
 def contexted(*excs: BaseException) -> BaseException:
     """Link with __context__ only, suppressed (what httpcore's contextmanager leaves)."""
-    for outer, inner in zip(excs, excs[1:]):
+    for outer, inner in itertools.pairwise(excs):
         outer.__context__ = inner
         outer.__suppress_context__ = True
     return excs[0]

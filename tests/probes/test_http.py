@@ -91,7 +91,7 @@ async def test_pinned_fetch_per_host_titles(fake_server: FakeFactory, prober: Ht
         assert one.tls.cert.sans == ("site.test",) and one.tls.version
     else:
         assert one.tls is None
-    body = f"<html><head><title>Site Home</title></head><body>Site Home</body></html>".encode()
+    body = b"<html><head><title>Site Home</title></head><body>Site Home</body></html>"
     assert one.body_sha256 == hashlib.sha256(body).hexdigest() and one.body_length == len(body)
     assert one.body_head == body.decode() and not one.body_truncated
     assert one.headers["server"] == "fake/1.0" and "content-type" in one.header_names

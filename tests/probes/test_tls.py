@@ -71,7 +71,7 @@ async def test_expired_cert_dates_are_in_the_past(fake_server: FakeFactory,
     _, tls = await _handshake(srv, contexts)
     assert tls.cert is not None and tls.cert.not_after is not None
     not_after = dt.datetime.strptime(tls.cert.not_after, "%Y-%m-%dT%H:%M:%SZ")
-    assert not_after < dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    assert not_after < dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 @pytest.mark.parametrize(

@@ -104,7 +104,8 @@ async def test_exception_in_one_site_becomes_inconclusive() -> None:
         return result_for(t)
 
     results: dict[str, SiteResult] = {}
-    summary = await run(targets(6), loopback_config(), on_result=lambda r: results.update({r.domain: r}),
+    summary = await run(targets(6), loopback_config(),
+                        on_result=lambda r: results.update({r.domain: r}),
                         check=check)  # fmt: skip
     assert len(results) == 6
     bad = results["site3.test"]
