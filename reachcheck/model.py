@@ -319,7 +319,7 @@ def _decode(tp: Any, value: Any) -> Any:
         return tuple(_decode(item, v) for v in value)
     if origin is dict:
         return dict(value)
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_json(tp, value)
     return value
 

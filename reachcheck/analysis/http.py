@@ -91,14 +91,20 @@ def blockpage(facts: Facts) -> list[Anomaly]:
         if not f.ok or not cleartext(f):
             continue
         headers = dict(f.headers)
-        found = list(fingerprints.match_body(f.body_head)) + list(fingerprints.match_headers(headers))
+        found = list(fingerprints.match_body(f.body_head)) + list(
+            fingerprints.match_headers(headers)
+        )
         for hop in f.redirects:
             if hop.location:
                 found += fingerprints.match_headers({"location": hop.location})
-        names = [fp.name + (f" ({fp.country})" if fp.country else "") for fp in found if not fp.benign]
+        names = [
+            fp.name + (f" ({fp.country})" if fp.country else "") for fp in found if not fp.benign
+        ]
         if names:
             names = list(dict.fromkeys(names))
-            detail = f"response from {f.address} matches blockpage fingerprint(s): {', '.join(names)}"
+            detail = (
+                f"response from {f.address} matches blockpage fingerprint(s): {', '.join(names)}"
+            )
             out.append(Anomaly("http", "http.blockpage", detail, (f.address,), (), True))
     return out
 
@@ -135,7 +141,9 @@ def _words(title: str | None) -> set[str]:
     return {w.lower() for w in (title or "").split() if len(w) >= 5}
 
 
-def compare(probe: HttpFetch, ctrl: HttpFetch) -> tuple[bool | None, bool | None, bool | None, bool | None]:
+def compare(
+    probe: HttpFetch, ctrl: HttpFetch
+) -> tuple[bool | None, bool | None, bool | None, bool | None]:
     """OONI's comparison: (status, body length, uncommon headers, long title words) matches;
     None where it cannot be decided."""
     if probe.status == ctrl.status:
@@ -151,7 +159,9 @@ def compare(probe: HttpFetch, ctrl: HttpFetch) -> tuple[bool | None, bool | None
     headers: bool | None = None
     p_names, c_names = set(probe.header_names), set(ctrl.header_names)
     if p_names and c_names:
-        headers = p_names == c_names or bool((p_names - COMMON_HEADERS) & (c_names - COMMON_HEADERS))
+        headers = p_names == c_names or bool(
+            (p_names - COMMON_HEADERS) & (c_names - COMMON_HEADERS)
+        )
     title: bool | None = None
     if probe.title and not probe.body_truncated:
         title = _words(probe.title) == _words(ctrl.title)
@@ -175,7 +185,8 @@ def diff(facts: Facts) -> list[Anomaly]:
         if status and any(x is not None for x in others) and not any(others):
             detail = (
                 f"page from {f.address} differs from the control server's "
-                f"({f.body_length} vs {ctrl.body_length} bytes, title {f.title!r} vs {ctrl.title!r})"
+                f"({f.body_length} vs {ctrl.body_length} bytes, "
+                f"title {f.title!r} vs {ctrl.title!r})"
             )
             return [Anomaly("http", "http.body_diff", detail, (f.address,))]
     return []
@@ -201,7 +212,11 @@ def transfer_rate(f: HttpFetch) -> float | None:
 
 def _slow(f: HttpFetch) -> float | None:
     rate = transfer_rate(f)
-    if rate is None or (f.body_ms or 0) < THROTTLE_MIN_MS or (f.body_length or 0) < THROTTLE_MIN_BYTES:
+    if (
+        rate is None
+        or (f.body_ms or 0) < THROTTLE_MIN_MS
+        or (f.body_length or 0) < THROTTLE_MIN_BYTES
+    ):
         return None
     return rate if rate < THROTTLE_RATE else None
 

@@ -107,7 +107,9 @@ def describe(a: Anomaly, facts: Facts) -> str:
 def _tcp_strength(a: Anomaly, facts: Facts) -> str | None:
     genuine = facts.genuine
     skip_v6 = tcp.ipv6_broken(facts)
-    if any(c.ok and c.address in genuine and not (skip_v6 and is_v6(c.address)) for c in facts.obs.tcp):
+    if any(
+        c.ok and c.address in genuine and not (skip_v6 and is_v6(c.address)) for c in facts.obs.tcp
+    ):
         return None  # the site is reachable on another genuine address
     ctrl = facts.obs.control
     if ctrl is not None and ctrl.ok:
@@ -216,11 +218,17 @@ def _probe_addresses(facts: Facts) -> bool:
 
 def _trusted_dns_works(facts: Facts) -> bool | None:
     ctrl = facts.control_addresses
-    if facts.validated & ctrl or any(f.ok and not cleartext(f) and f.address in ctrl for f in facts.obs.http):
+    if facts.validated & ctrl or any(
+        f.ok and not cleartext(f) and f.address in ctrl for f in facts.obs.http
+    ):
         return True
-    if facts.obs.target.scheme == "http" and any(f.ok and f.address in ctrl for f in facts.obs.http):
+    if facts.obs.target.scheme == "http" and any(
+        f.ok and f.address in ctrl for f in facts.obs.http
+    ):
         return True
-    tried = any(c.address in ctrl for c in facts.obs.tcp) or any(f.address in ctrl for f in facts.obs.http)
+    tried = any(c.address in ctrl for c in facts.obs.tcp) or any(
+        f.address in ctrl for f in facts.obs.http
+    )
     return False if tried else None
 
 
@@ -268,7 +276,11 @@ def _first_failure(facts: Facts) -> str:
             return f"TCP connect to {c.address}:{c.port} failed ({c.error})"
     for t in target_handshakes(obs):
         if not t.ok:
-            extra = " (possibly residual blocking left by an earlier site)" if t.possibly_residual else ""
+            extra = (
+                " (possibly residual blocking left by an earlier site)"
+                if t.possibly_residual
+                else ""
+            )
             return f"TLS handshake with {t.address} failed ({t.error}){extra}"
     for f in obs.http:
         if not f.ok:
@@ -300,18 +312,32 @@ def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     obs = facts.obs
     ctrl_addrs = facts.control_addresses
     if facts.control_state == "resolves" and all(facts.is_bogon(a) for a in ctrl_addrs):
-        return Decision("site_down", "likely", "the site's own DNS (the control too) gives only "
-                        "special-purpose addresses", "Site down: its DNS points to a private address")
+        return Decision(
+            "site_down",
+            "likely",
+            "the site's own DNS (the control too) gives only special-purpose addresses",
+            "Site down: its DNS points to a private address",
+        )
     ctrl = facts.control_fetch
     if ctrl is not None and not ctrl.ok:
-        return Decision("site_down", "confirmed", f"the control server's fetch failed too ({ctrl.error})",
-                        "Site down: it fails from outside too")
+        return Decision(
+            "site_down",
+            "confirmed",
+            f"the control server's fetch failed too ({ctrl.error})",
+            "Site down: it fails from outside too",
+        )
     genuine = facts.genuine
-    certs = [t for t in target_handshakes(obs) if t.address in genuine and t.error in tls.CERT_ERRORS]
+    certs = [
+        t for t in target_handshakes(obs) if t.address in genuine and t.error in tls.CERT_ERRORS
+    ]
     if certs:
         t = certs[0]
-        return Decision("site_down", "likely", f"the site's certificate on {t.address} fails ({t.error})",
-                        "Site broken: its certificate is invalid")
+        return Decision(
+            "site_down",
+            "likely",
+            f"the site's certificate on {t.address} fails ({t.error})",
+            "Site broken: its certificate is invalid",
+        )
     notes = [a.detail for a in anomalies]
     why = notes[0] if notes else _first_failure(facts)
     if anomalies:
@@ -333,15 +359,24 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
         return Decision("inconclusive", "none", why, "Local network looks down")
     graded = [(a, strength(a, facts)) for a in anomalies]
     dns_decisive = any(s for a, s in graded if a.stage == "dns")
-    if not dns_decisive and not _probe_addresses(facts) and facts.control_state in ("nxdomain", "empty"):
+    if (
+        not dns_decisive
+        and not _probe_addresses(facts)
+        and facts.control_state in ("nxdomain", "empty")
+    ):
         agrees = any(
             q.answer is not None and q.answer.rcode == "NXDOMAIN"
-            for q in facts.obs.dns if q.role in PROBE_ROLES
+            for q in facts.obs.dns
+            if q.role in PROBE_ROLES
         )
         what = "does not exist" if facts.control_state == "nxdomain" else "has no address"
         conf = "confirmed" if agrees or facts.control_state == "empty" else "likely"
-        return Decision("site_down", conf, f"the control says the name {what}; the probe agrees",
-                        f"Site down: its name {what} (control agrees)")
+        return Decision(
+            "site_down",
+            conf,
+            f"the control says the name {what}; the probe agrees",
+            f"Site down: its name {what} (control agrees)",
+        )
     for stage in STAGES:
         hits = [(a, s) for a, s in graded if a.stage == stage and s is not None]
         if not hits:
@@ -349,10 +384,16 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
         lead = next((a for a, s in hits if s != "down"), None)
         if lead is None:
             a = hits[0][0]
-            return Decision("site_down", "confirmed", f"the control server fails the same way: {a.detail}",
-                            "Site down: it fails from outside too")
+            return Decision(
+                "site_down",
+                "confirmed",
+                f"the control server fails the same way: {a.detail}",
+                "Site down: it fails from outside too",
+            )
         confirmed = any(s == "confirmed" for _, s in hits)
-        later = [describe(a, facts) for a in anomalies if STAGES.index(a.stage) > STAGES.index(stage)]
+        later = [
+            describe(a, facts) for a in anomalies if STAGES.index(a.stage) > STAGES.index(stage)
+        ]
         return Decision(
             f"{stage}_blocked",
             "confirmed" if confirmed else "likely",
@@ -364,12 +405,22 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     if how is None:
         return _unexplained_failure(facts, anomalies)
     system = [q for q in facts.obs.dns if q.role == "system"]
-    if system and not any(q.answer is not None and q.answer.addresses for q in system) and any(
-        a.stage == "dns" for a in anomalies
+    if (
+        system
+        and not any(q.answer is not None and q.answer.addresses for q in system)
+        and any(a.stage == "dns" for a in anomalies)
     ):
-        why = "the system resolver gives no address for the name, though the site works with trusted DNS"
-        return Decision("inconclusive", "none", why, "Unclear: your DNS resolver fails; the site works",
-                        _trusted_dns_works(facts))
+        why = (
+            "the system resolver gives no address for the name, "
+            "though the site works with trusted DNS"
+        )
+        return Decision(
+            "inconclusive",
+            "none",
+            why,
+            "Unclear: your DNS resolver fails; the site works",
+            _trusted_dns_works(facts),
+        )
     verified = bool(facts.validated) or any(f.ok and not cleartext(f) for f in facts.obs.http)
     slow = next((a for a in anomalies if a.kind == "http.throttled"), None)
     note = "; but very slow (possibly throttled)" if slow is not None else ""

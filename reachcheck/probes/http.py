@@ -136,12 +136,13 @@ class HttpProber:
             hops.append(HttpHop(str(cur), addr, hop.status, location=location[:MAX_LOCATION]))
             if nxt.host.lower() != host.lower():
                 host = nxt.host
-                addr = host if _is_ip(host) else await _first_address(resolve, host)
-                if not addr:
+                found = host if _is_ip(host) else await _first_address(resolve, host)
+                if not found:
                     hops.append(HttpHop(str(nxt), None, None, error="dns"))
                     dns_fail = _Hop(error="dns")
                     return self._result(url, address, dns_fail, hops, nxt, first_tls,
                                         loop.time() - t0)  # fmt: skip
+                addr = found
             cur = nxt
         raise AssertionError("unreachable: the loop returns on its last hop")
 
