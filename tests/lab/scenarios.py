@@ -26,7 +26,7 @@ CENSOR_CLIENT_SIDE = "10.77.0.1"
 CENSOR_WORLD_SIDE = "10.77.1.1"
 WORLD_ADDR = "10.77.1.2"  # world end of the censor<->world veth
 ISP_RESOLVER = "10.53.0.53"  # the client's "system" resolver, run by the censor (the ISP)
-PUBLIC_RESOLVER = "198.18.0.53"  # a resolver "abroad" (like 8.8.8.8): --resolver
+PUBLIC_RESOLVER = "198.18.0.53"  # a resolver "abroad" (a public resolver stand-in): --resolver
 DOH_ADDR = "198.18.0.43"  # DoH control resolver, https://doh.test/dns-query
 DOH_NAME = "doh.test"
 INJECTION_PROBE = "198.18.0.99"  # a world address running no DNS service
@@ -43,7 +43,7 @@ CONTROL_ADDR = "198.18.0.80"
 CONTROL_NAME = "control.test"
 CONTROL_PORT = 8443
 # How far away "abroad" is: the public resolver answers after this delay, so an on-path
-# injector (which answers at once) wins the race as the GFW's does against 8.8.8.8.
+# injector (which answers at once) wins the race, as the GFW does against resolvers abroad.
 PUBLIC_RESOLVER_DELAY_MS = 60
 
 # Iranian national blockpage (matches fingerprint nat_ir_iframe_forward_ipv4).
