@@ -3,40 +3,41 @@
 Rules:
 1. DoH is the control: an on-path injector cannot forge it, so its answers are what the name
    really resolves to. It must not depend on the system resolver, hence the bootstrap
-   addresses (IP in the URL, Host + `sni_hostname` = the URL's host, certificate verified).
-2. Keep-alive ON here (unlike http.py): every query goes to the same server, and a handshake
-   per query would dominate the cost of a run. One httpx client per DohClient.
-3. We build the query with dnspython and POST it ourselves: dnspython >= 2.9's own DoH needs
-   the httpx2 fork.
+   addresses (we connect to the IP; SNI and Host/:authority = the URL's host; certificate
+   verified against that host).
+2. One DohClient per server for the whole run, on raw asyncio (httpx's pool rescans its queue
+   per request: O(N*M) with hundreds of queued queries, half the client CPU of a big run).
+   ALPN offers h2: then ONE connection carries every query as concurrent streams (`h2conn`).
+   A server that only speaks HTTP/1.1 gets a small keep-alive pool, requests waiting on a
+   semaphore (`h1conn`).
+3. Connections come and go (GOAWAY, EOF, keep-alive timeouts): a request that lost its
+   connection before its answer is sent once more on a new one. Every wait is bounded: the
+   connect phase by `timeout` per bootstrap address, a request by `timeout`, the whole query by
+   2 x `timeout` (the runner's own guard is 2 x timeout + 1 s).
+4. Answers are parsed with `dns_wire`'s fast parser; garbage is kept as MALFORMED evidence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
+import socket
 import ssl
 from typing import Literal
-
-import dns.message
-import dns.rcode
-import dns.rdatatype
-import httpx
+from urllib.parse import urlsplit
 
 from reachcheck.model import DnsQuery, DnsResponse
+from reachcheck.probes.dns_wire import build_query, parse_response
 from reachcheck.probes.errors import classify
+from reachcheck.probes.h1conn import CONTENT_TYPE, DohFailure, H1Connection, Response
+from reachcheck.probes.h2conn import H2Connection
 
-CONTENT_TYPE = "application/dns-message"
-MAX_MESSAGE = 65535
+__all__ = ["CONTENT_TYPE", "DohClient"]
+
 RAW_KEEP = 4096  # bytes of the answer kept as evidence
-# HTTP/1.1 has no multiplexing: a few kept-alive connections serve concurrent queries. With the
-# optional `h2` package one HTTP/2 connection carries them all.
-_HTTP2 = importlib.util.find_spec("h2") is not None
-_CONNECTIONS = 8
-
-
-class QuestionMismatch(Exception):
-    """The server answered something other than what we asked."""
+H1_POOL = 8  # HTTP/1.1 connections per server (no multiplexing there)
+QType = Literal["A", "AAAA"]
+Conn = H1Connection | H2Connection
 
 
 class DohClient:
@@ -46,49 +47,147 @@ class DohClient:
         self, url: str, bootstrap: tuple[str, ...], ssl_context: ssl.SSLContext, timeout: float
     ) -> None:
         self.url = url
-        self._url = httpx.URL(url)
-        self._host = self._url.host
+        parts = urlsplit(url)
+        self._host = parts.hostname or ""
+        self._port = parts.port or 443
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        self._authority = host if parts.port is None else f"{host}:{parts.port}"
+        self._path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._bootstrap = tuple(bootstrap)
         self._preferred = 0  # the bootstrap address that last worked
-        self._client = httpx.AsyncClient(
-            verify=ssl_context,
-            trust_env=False,
-            follow_redirects=False,
-            http2=_HTTP2,
-            # pool=None: waiting for a free connection is our own queueing, not the server's.
-            timeout=httpx.Timeout(timeout, pool=None),
-            limits=httpx.Limits(
-                max_connections=_CONNECTIONS, max_keepalive_connections=_CONNECTIONS
-            ),
-        )
+        self._timeout = timeout
+        self._ssl = _alpn_context(ssl_context)
+        self._h2: H2Connection | None = None
+        self._connecting: asyncio.Future[H2Connection | None] | None = None
+        self._h1_mode = False  # the server answered ALPN with http/1.1 (or nothing)
+        self._h1_idle: list[H1Connection] = []
+        self._h1_slots = asyncio.Semaphore(H1_POOL)
+        self._all: set[Conn] = set()  # every open connection, closed by aclose()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._connecting is not None:
+            self._connecting.cancel()
+        for conn in list(self._all):
+            conn.close()
+        self._all.clear()
 
-    async def query(self, qname: str, qtype: Literal["A", "AAAA"]) -> DnsQuery:
+    async def query(self, qname: str, qtype: QType) -> DnsQuery:
         """Ask for `qname`/`qtype`; never raises for network or protocol failures."""
         loop = asyncio.get_running_loop()
         t0 = loop.time()
         try:
-            query = dns.message.make_query(qname, qtype, use_edns=0, payload=1232)
-            query.id = 0  # RFC 8484 4.1: id 0 keeps answers cacheable
-            wire = query.to_wire()
+            wire = build_query(qname, qtype)  # id 0 (RFC 8484 4.1: keeps answers cacheable)
         except Exception as exc:  # noqa: BLE001 - an unencodable name
             return self._query(qname, qtype, 0.0, error=classify(exc))
-        error = "error"
+        try:
+            async with asyncio.timeout(2 * self._timeout):
+                response = await self._exchange(wire)
+        except DohFailure as exc:
+            return self._query(qname, qtype, _ms(loop.time() - t0), error=exc.name)
+        except Exception as exc:  # noqa: BLE001 - TimeoutError, and anything unforeseen
+            return self._query(qname, qtype, _ms(loop.time() - t0), error=classify(exc))
+        return self._parse(qname, qtype, _ms(loop.time() - t0), response)
+
+    # ------------------------------------------------------------------ requests
+
+    async def _exchange(self, wire: bytes) -> Response:
+        """One request, resent once on a new connection if its connection went away."""
+        try:
+            return await self._attempt(wire)
+        except DohFailure as exc:
+            if not exc.retry:
+                raise
+        return await self._attempt(wire)
+
+    async def _attempt(self, wire: bytes) -> Response:
+        if not self._h1_mode:
+            conn = await self._shared()
+            if conn is not None:
+                async with asyncio.timeout(self._timeout):
+                    return await conn.request(wire)
+        async with asyncio.timeout(self._timeout):
+            await self._h1_slots.acquire()  # FIFO wait for one of H1_POOL connections
+        try:
+            h1 = self._idle_h1()
+            if h1 is None:
+                new = await self._open()
+                if isinstance(new, H2Connection):  # the server learned h2 meanwhile
+                    self._h1_mode, self._h2 = False, new
+                    async with asyncio.timeout(self._timeout):
+                        return await new.request(wire)
+                h1 = new
+            async with asyncio.timeout(self._timeout):
+                response = await h1.request(wire)
+            if h1.idle:
+                self._h1_idle.append(h1)
+            else:
+                h1.close()
+            return response
+        finally:
+            self._h1_slots.release()
+
+    def _idle_h1(self) -> H1Connection | None:
+        while self._h1_idle:
+            conn = self._h1_idle.pop()
+            if conn.idle:
+                return conn
+            self._all.discard(conn)
+        return None
+
+    async def _shared(self) -> H2Connection | None:
+        """The HTTP/2 connection, opened once for all waiting queries; None = use HTTP/1.1."""
+        conn = self._h2
+        if conn is not None and conn.usable:
+            return conn
+        if self._connecting is None:
+            self._connecting = asyncio.ensure_future(self._connect_shared())
+            # Its failure is reported to every waiter; if all of them gave up, nobody reads it.
+            self._connecting.add_done_callback(_consume)
+        # Shielded: one query's timeout must not cancel the connect the others wait for.
+        return await asyncio.shield(self._connecting)
+
+    async def _connect_shared(self) -> H2Connection | None:
+        try:
+            conn = await self._open()
+        finally:
+            self._connecting = None
+        if isinstance(conn, H2Connection):
+            self._h2 = conn
+            return conn
+        self._h1_mode = True
+        self._h1_idle.append(conn)
+        return None
+
+    # ------------------------------------------------------------------ connecting
+
+    async def _open(self) -> Conn:
+        """A new connection, trying each bootstrap address (last good one first)."""
+        loop = asyncio.get_running_loop()
+        error = DohFailure("error")
         for index in self._order():
+            host = self._host if index is None else self._bootstrap[index]
+            flags = 0 if index is None else socket.AI_NUMERICHOST
             try:
-                status, ctype, body = await self._post(index, wire)
-            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                error = classify(exc)  # this bootstrap address is unusable: try the next
+                async with asyncio.timeout(self._timeout):
+                    transport, _ = await loop.create_connection(
+                        lambda: _AlpnSwitch(self._authority, self._path),
+                        host,
+                        self._port,
+                        ssl=self._ssl,
+                        server_hostname=self._host,
+                        flags=flags,
+                    )
+            except Exception as exc:  # noqa: BLE001 - this address is unusable: try the next
+                error = DohFailure(classify(exc))
                 continue
-            except Exception as exc:  # noqa: BLE001
-                return self._query(qname, qtype, _ms(loop.time() - t0), error=classify(exc))
             if index is not None:
                 self._preferred = index
-            elapsed = _ms(loop.time() - t0)
-            return self._parse(query, qname, qtype, elapsed, status, ctype, body)
-        return self._query(qname, qtype, _ms(loop.time() - t0), error=error)
+            conn = transport.get_protocol()
+            assert isinstance(conn, (H1Connection, H2Connection))
+            self._all = {c for c in self._all if not c.closed}  # forget dead ones (few)
+            self._all.add(conn)
+            return conn
+        raise error
 
     def _order(self) -> list[int | None]:
         """Bootstrap indexes, the last one that worked first; [None] = connect by name."""
@@ -97,54 +196,36 @@ class DohClient:
             return [None]
         return [(self._preferred + i) % n for i in range(n)]
 
-    async def _post(self, index: int | None, wire: bytes) -> tuple[int, str, bytes]:
-        headers = {"content-type": CONTENT_TYPE, "accept": CONTENT_TYPE}
-        extensions = {}
-        target = self._url
-        if index is not None:
-            target = self._url.copy_with(host=self._bootstrap[index])
-            host = f"[{self._host}]" if ":" in self._host else self._host
-            headers["host"] = host if self._url.port is None else f"{host}:{self._url.port}"
-            extensions["sni_hostname"] = self._host
-        async with self._client.stream(
-            "POST", target, content=wire, headers=headers, extensions=extensions
-        ) as response:
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_MESSAGE:
-                    break  # larger than any DNS message: garbage, stop reading
-            return response.status_code, response.headers.get("content-type", ""), bytes(body)
+    # ------------------------------------------------------------------ answers
 
-    def _parse(
-        self,
-        query: dns.message.Message,
-        qname: str,
-        qtype: Literal["A", "AAAA"],
-        elapsed: float,
-        status: int,
-        ctype: str,
-        body: bytes,
-    ) -> DnsQuery:
+    def _parse(self, qname: str, qtype: QType, elapsed: float, response: Response) -> DnsQuery:
+        status, ctype, body = response
         if status != 200:
             return self._query(qname, qtype, elapsed, error="http_status")
         if ctype.split(";", 1)[0].strip().lower() != CONTENT_TYPE:
             return self._query(qname, qtype, elapsed, error="http_content_type")
         raw_b64 = base64.b64encode(body[:RAW_KEEP]).decode("ascii")
-        try:
-            message = dns.message.from_wire(body)
-            if not query.is_response(message):
-                raise QuestionMismatch("the response does not answer our question")
-            response = _response(message, qtype, elapsed, raw_b64)
-        except Exception as exc:  # noqa: BLE001 - garbage from the server
-            bad = DnsResponse(elapsed, "MALFORMED", error=type(exc).__name__, raw_b64=raw_b64)
+        parsed = parse_response(body, qname, qtype, 0)
+        if parsed is None or parsed.error is not None:
+            detail = "the response does not answer our question" if parsed is None else parsed.error
+            bad = DnsResponse(elapsed, "MALFORMED", error=detail, raw_b64=raw_b64)
             return self._query(qname, qtype, elapsed, (bad,), error="dns_malformed")
-        return self._query(qname, qtype, elapsed, (response,), accepted=0)
+        answer = DnsResponse(
+            arrived_ms=elapsed,
+            rcode=parsed.rcode,
+            addresses=parsed.addresses,
+            cnames=parsed.cnames,
+            ttls=parsed.ttls,
+            has_opt=parsed.has_opt,
+            ede=parsed.ede,
+            raw_b64=raw_b64,
+        )
+        return self._query(qname, qtype, elapsed, (answer,), accepted=0)
 
     def _query(
         self,
         qname: str,
-        qtype: Literal["A", "AAAA"],
+        qtype: QType,
         elapsed: float,
         responses: tuple[DnsResponse, ...] = (),
         *,
@@ -164,30 +245,54 @@ class DohClient:
         )
 
 
-def _response(
-    message: dns.message.Message, qtype: str, elapsed: float, raw_b64: str
-) -> DnsResponse:
-    wanted = dns.rdatatype.from_text(qtype)
-    addresses: list[str] = []
-    ttls: list[int] = []
-    cnames: list[str] = []
-    for rrset in message.answer:
-        for rdata in rrset:
-            if rrset.rdtype == wanted:
-                addresses.append(rdata.address)
-                ttls.append(rrset.ttl)
-            elif rrset.rdtype == dns.rdatatype.CNAME:
-                cnames.append(rdata.target.to_text().rstrip(".").lower())
-    return DnsResponse(
-        arrived_ms=elapsed,
-        rcode=dns.rcode.to_text(message.rcode()),
-        addresses=tuple(addresses),
-        cnames=tuple(cnames),
-        ttls=tuple(ttls),
-        has_opt=message.edns >= 0,
-        ede=tuple(int(option.code) for option in message.extended_errors()),
-        raw_b64=raw_b64,
-    )
+class _AlpnSwitch(asyncio.Protocol):
+    """Placeholder protocol: once TLS is up, hands the transport to the protocol ALPN chose.
+
+    asyncio calls `connection_made` after the handshake and before any application data, so
+    swapping protocols there loses nothing (the h2 server's SETTINGS may already be queued).
+    """
+
+    def __init__(self, authority: str, path: str) -> None:
+        self._authority, self._path = authority, path
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        ssl_object = transport.get_extra_info("ssl_object")
+        alpn = ssl_object.selected_alpn_protocol() if ssl_object is not None else None
+        conn: Conn
+        if alpn == "h2":
+            conn = H2Connection(self._authority, self._path)
+        else:
+            conn = H1Connection(self._authority, self._path)
+        transport.set_protocol(conn)
+        conn.connection_made(transport)
+
+
+def _alpn_context(base: ssl.SSLContext) -> ssl.SSLContext:
+    """A copy of `base` (same trust, same checks) that offers ALPN h2 and http/1.1.
+
+    The run's verified context is shared with the target handshakes and the HTTP prober (and
+    httpcore sets ALPN on it per connection), so ALPN must not be set on it: a private context
+    keeps their ClientHellos unchanged and our protocol choice stable.
+    """
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.verify_mode = base.verify_mode
+    ctx.check_hostname = base.check_hostname
+    ctx.verify_flags = base.verify_flags
+    ctx.minimum_version = base.minimum_version
+    ctx.maximum_version = base.maximum_version
+    ctx.options = base.options
+    cas = base.get_ca_certs(binary_form=True)
+    if cas:
+        ctx.load_verify_locations(cadata=b"".join(cas))
+    elif base.verify_mode != ssl.CERT_NONE:
+        ctx.load_default_certs()  # `base` trusts the system store (loaded lazily, not listed)
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    return ctx
+
+
+def _consume(fut: asyncio.Future[H2Connection | None]) -> None:
+    if not fut.cancelled():
+        fut.exception()
 
 
 def _ms(seconds: float) -> float:
