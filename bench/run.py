@@ -42,6 +42,7 @@ INJECTION_PROBE = "198.18.0.99"  # runs no DNS service
 BENIGN_SNI = "benign.bench.test"
 SITE_NET = "198.19.0.0/16"  # every site gets its own address here (AnyIP local route)
 LAB_RANGES = ("10.0.0.0/8", "198.18.0.0/15")
+PUBLIC_RANGE = "198.18.0.0/15"  # the lab's "internet" (reachcheck check --public-range)
 LOCK_PATH = Path("/tmp/rcbench.lock")
 RUN_LIMIT_S = 240.0  # a single reachcheck run is killed after this long
 
@@ -238,9 +239,10 @@ class BenchLab:
         assert p.stdout is not None
         if p.stdout.readline().strip() != "READY":
             raise RuntimeError(f"DNS server failed: {(wd / 'labdns.log').read_text()}")
+        nginx_log = open(wd / "nginx.log", "w")  # noqa: SIM115
         self.procs["nginx"] = subprocess.Popen(
             ["ip", "netns", "exec", WORLD, "nginx", "-p", str(wd), "-c", str(wd / "nginx.conf")],
-            stdout=subprocess.DEVNULL, stderr=open(wd / "nginx.log", "w"), text=True)  # noqa: SIM115
+            stdout=subprocess.DEVNULL, stderr=nginx_log, text=True)
         deadline = time.monotonic() + 60
         while True:  # ready once the workers run (the master loads every cert first)
             if self.procs["nginx"].poll() is not None:
@@ -271,15 +273,19 @@ class BenchLab:
         path.write_text("".join(domain(i) + "\n" for i in range(n)))
         return path
 
-    def reachcheck_args(self) -> list[str]:
-        """Lab addresses for every resolver-like option (the defaults are public)."""
+    def reachcheck_args(self, *extra: str) -> list[str]:
+        """Lab addresses for every resolver-like option (the defaults are public), and the
+        lab's "internet" (198.18.0.0/15) declared public. `extra` may replace `--doh` (e.g.
+        `--doh none` to profile without the DoH control)."""
+        doh = [] if "--doh" in extra else ["--doh", f"https://{DOH_NAME}/dns-query@{DOH_ADDR}"]
         return [
             "--nameserver", SYSTEM_NS,
             "--resolver", PROBE_NS,
-            "--doh", f"https://{DOH_NAME}/dns-query@{DOH_ADDR}",
+            *doh,
             "--injection-probe", "none" if self.injection == "none" else INJECTION_PROBE,
             "--benign-sni", BENIGN_SNI,
             "--ca-bundle", str(self.ca_pem),
+            "--public-range", PUBLIC_RANGE,
         ]
 
 
@@ -348,8 +354,9 @@ def run_child(cmd: list[str], limit: float, lab: BenchLab, stderr_path: Path
 def check_cmd(lab: BenchLab, sites: Path, out: Path, *extra: str, profile: Path | None = None
               ) -> list[str]:
     py = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    return ["ip", "netns", "exec", CLIENT, *py, "-m", "tests.lab.rcmain", "check",
-            "--sites", str(sites), "--json", str(out), "-q", *lab.reachcheck_args(), *extra]
+    return ["ip", "netns", "exec", CLIENT, *py, "-m", "reachcheck", "check",
+            "--sites", str(sites), "--json", str(out), "-q", *lab.reachcheck_args(*extra),
+            *extra]
 
 
 def verdicts_of(out: Path) -> dict[str, str]:
@@ -437,9 +444,11 @@ def main() -> None:
     ap.add_argument("--sweep", default="64",
                     help="other --concurrency values tried on --sweep-size sites ('' = none)")
     ap.add_argument("--sweep-size", type=int, default=1000)
-    ap.add_argument("--blackhole", type=int, default=2000, help="sites in the blackhole run (0: skip)")
+    ap.add_argument("--blackhole", type=int, default=2000,
+                    help="sites in the blackhole run (0: skip)")
     ap.add_argument("--blackhole-share", type=float, default=0.10)
-    ap.add_argument("--dns-names", type=int, default=5000, help="names in the --only dns run (0: skip)")
+    ap.add_argument("--dns-names", type=int, default=5000,
+                    help="names in the --only dns run (0: skip)")
     ap.add_argument("--dns-concurrency", default="256,1024",
                     help="--concurrency values for the --only dns run")
     ap.add_argument("--naive", type=int, default=100, help="sites of the sequential baseline")
@@ -459,7 +468,8 @@ def main() -> None:
         raise SystemExit("needs root, nginx (apt-get install nginx-light), iproute2, iptables")
     sizes = [int(s) for s in a.sizes.split(",") if s]
     sweep = [int(s) for s in a.sweep.split(",") if s]
-    n_sites = max([*sizes, a.blackhole, a.dns_names, a.naive, a.profile, a.sweep_size if sweep else 0])
+    n_sites = max([*sizes, a.blackhole, a.dns_names, a.naive, a.profile,
+                   a.sweep_size if sweep else 0])
     workdir = Path(tempfile.mkdtemp(prefix="rcbench-"))
     lab = BenchLab(workdir, n_sites, a.injection_probe)
     results: list[Measured] = []
@@ -484,8 +494,9 @@ def main() -> None:
                 lab.unblackhole()
         if a.dns_names:
             for c in [int(x) for x in a.dns_concurrency.split(",") if x]:
-                results.append(full_check(lab, a.dns_names, c, "--only", "dns", "--hold-on", "0.5",
-                                          label="--only dns", expect="accessible"))
+                results.append(full_check(lab, a.dns_names, c, "--only", "dns",
+                                          "--hold-on", "0.5", label="--only dns",
+                                          expect="accessible"))
         if a.profile:
             profile(lab, a.profile, a.concurrency, *a.profile_args.split())
     finally:

@@ -285,10 +285,22 @@ class SiteResult:
 # ------------------------------------------------------------------------------ JSON codec
 
 
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+# Field names per dataclass type (dataclasses.fields() per object is the codec's hot spot:
+# a result holds hundreds of model objects and big runs serialise thousands of results).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def to_json(obj: Any) -> Any:
     """Turn a model object (or a tuple/dict of them) into plain JSON values."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    cls = type(obj)
+    if cls in _SCALARS:
+        return obj
+    names = _FIELD_NAMES.get(cls)
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(obj))
+    if names is not None:
+        return {name: to_json(getattr(obj, name)) for name in names}
     if isinstance(obj, (tuple, list)):
         return [to_json(v) for v in obj]
     if isinstance(obj, dict):

@@ -88,7 +88,8 @@ class Exchange:
         # One timer at a time (half-timeout retransmit, then expiry; or the hold-on end):
         # a big scan has thousands of exchanges open and each timer costs heap work.
         self._timer: asyncio.TimerHandle | None = None
-        # Called once when the first well-formed response arrives (the mux frees a slot).
+        # Called once when the first well-formed response arrives (the mux frees a slot;
+        # `on_answer` of query_udp / UdpDnsMux.query hands out the accepted answer early).
         self.on_answer: Callable[[], None] | None = None
 
     def start(self) -> None:
@@ -214,13 +215,17 @@ async def query_udp(
     timeout: float,
     hold_on: float,
     query_wire: bytes | None = None,
+    on_answer: Callable[[DnsQuery], None] | None = None,
 ) -> DnsQuery:
     """Ask `server` (numeric IP, port) for (qname, qtype) over UDP and record every response.
 
     Never raises for network failures: `error` is "timeout", "refused" (ICMP port unreachable,
     seen at once thanks to the connected socket), "unreachable", "dns_malformed" (only garbage
     came) or "error". `query_wire` is a prebuilt `build_query(qname, qtype)` (its id is
-    replaced), so big runs build each query once.
+    replaced), so big runs build each query once. `on_answer`, if given, is called once with
+    the query as it stands when the first well-formed response is accepted (the hold-on
+    window still running): callers can act on the accepted answer early, while the returned
+    DnsQuery (after the window) holds every response.
     """
     _check_qtype(qtype)
     wire = query_wire if query_wire is not None else build_query(qname, qtype)
@@ -248,6 +253,8 @@ async def query_udp(
         if sock is not None:
             sock.close()
         return _failed(resolver, role, qname, qtype, exc)
+    if on_answer is not None:
+        exchange.on_answer = lambda: on_answer(exchange.result(resolver, role))
     try:
         exchange.start()
         await exchange.done
@@ -418,6 +425,7 @@ class UdpDnsMux:
         timeout: float,
         hold_on: float,
         query_wire: bytes | None = None,
+        on_answer: Callable[[DnsQuery], None] | None = None,
     ) -> DnsQuery:
         """Same contract as `query_udp` (but a closed port times out instead of "refused")."""
         _check_qtype(qtype)
@@ -463,7 +471,12 @@ class UdpDnsMux:
                 released = True
                 self._slots.release()
 
-        exchange.on_answer = release
+        def answered() -> None:
+            release()
+            if on_answer is not None:
+                on_answer(exchange.result(resolver, role))
+
+        exchange.on_answer = answered
         try:
             await self._pace(key)
             exchange.start()

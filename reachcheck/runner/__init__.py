@@ -2,8 +2,10 @@
 
 Rules:
 1. The targets iterable is consumed lazily, one target per free slot: at most
-   `config.concurrency` sites are in flight, and neither all tasks nor all results ever exist
-   at once. Only per-verdict counts are kept, so memory stays flat for any list length.
+   `config.concurrency` sites are active (measuring), plus a bounded number in their tail
+   (connections done, only waiting for DNS hold-on windows and the injection probe before
+   being judged), and neither all tasks nor all results ever exist at once. Only per-verdict
+   counts are kept, so memory stays flat for any list length.
 2. A site never takes the run down: an exception or a hang in one site becomes an
    `inconclusive` result with an "internal error: ..." reason (and a whole-site deadline).
 3. `stop` (set by the CLI on SIGINT/SIGTERM) launches nothing new, cancels the sites in flight
@@ -15,9 +17,11 @@ Per-site measurement lives in `site.py`, shared state and limits in `session.py`
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sized
+import collections
+import contextlib
+import gc
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
-from typing import cast
 
 from reachcheck.config import Config
 from reachcheck.model import VERDICTS, SiteResult, Target
@@ -28,9 +32,15 @@ from reachcheck.runner.session import Session, inconclusive, site_deadline
 __all__ = ["CheckFn", "ProbeSet", "RunSummary", "default_probes", "looks_down", "run"]
 
 CheckFn = Callable[[Target], Awaitable[SiteResult]]
+# A check that may call its second argument once its connections are done (its tail).
+_TailCheck = Callable[[Target, Callable[[], None]], Awaitable[SiteResult]]
 ProgressFn = Callable[[int, "int | None", dict[str, int]], None]
 
 CANCEL_GRACE = 1.0  # seconds given to cancelled sites (and the session) to clean up on stop
+# Sites in their tail (connections done, waiting only for DNS hold-on windows and the injection
+# probe) allowed per active slot: they hold a few UDP queries each, no connection.
+TAIL_FACTOR = 8
+GC_THRESHOLD = 20000  # allocations between young-generation collections (default 700)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +81,54 @@ async def run(
     `probes` replaces the real probes (tests); `check` replaces the whole per-site pipeline
     (scheduling tests). Public addresses come only from `config`: pass loopback ones in tests.
     """
-    raise_nofile_limit()
+    nofile = raise_nofile_limit()
+    with _gc_tuned():
+        return await _run(targets, config, on_result, on_progress, stop, probes, check, nofile)
+
+
+@contextlib.contextmanager
+def _gc_tuned() -> Iterator[None]:
+    """Cheaper garbage collection for the run: a run allocates many short-lived objects (a few
+    hundred per site), and with the default thresholds the collector rescans every long-lived
+    object (the imported modules) over and over. Frozen, those are never scanned again; a
+    larger young generation collects less often. Restored afterwards."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+async def _run(
+    targets: Iterable[Target],
+    config: Config,
+    on_result: Callable[[SiteResult], None],
+    on_progress: ProgressFn | None,
+    stop: asyncio.Event | None,
+    probes: ProbeSet | None,
+    check: CheckFn | None,
+    nofile: int | None,
+) -> RunSummary:
     total = len(targets) if isinstance(targets, Sized) else None
     backstop = site_deadline(config) + 5.0  # the session has its own, tighter deadline
     if check is not None:
+        plain = check
+
+        def checker(target: Target, on_tail: Callable[[], None]) -> Awaitable[SiteResult]:
+            return plain(target)
+
         return await _schedule(
-            targets, check, config, backstop, total, on_result, on_progress, stop
+            targets, checker, config, backstop, total, on_result, on_progress, stop, tails=0
         )
     session = Session(config, probes if probes is not None else default_probes())
     try:
         await session.__aenter__()
         return await _schedule(
-            targets, session.check, config, backstop, total, on_result, on_progress, stop
+            targets, session.check, config, backstop, total, on_result, on_progress, stop,
+            tails=tail_cap(config, session.dns_only, nofile),
         )
     finally:
         # Closing DoH/HTTP clients must not hold up an interrupted run.
@@ -93,11 +139,24 @@ async def run(
             pass
 
 
-async def _guarded(check: CheckFn, target: Target, backstop: float) -> SiteResult:
+def tail_cap(config: Config, dns_only: bool, nofile: int | None) -> int:
+    """How many sites may be in their tail (only waiting for hold-on windows and the injection
+    probe) besides the `concurrency` active ones. A tail holds no connection, only its open
+    DNS queries: with one socket per query (full checks) it is also bounded by the open-files
+    limit; the shared-socket mux of DNS-only runs needs no descriptor per query."""
+    cap = TAIL_FACTOR * max(1, config.concurrency)
+    if not dns_only and nofile is not None:
+        cap = min(cap, max(0, nofile // 16))
+    return cap
+
+
+async def _guarded(
+    check: _TailCheck, target: Target, on_tail: Callable[[], None], backstop: float
+) -> SiteResult:
     """`check(target)`, but an exception or a hang becomes an inconclusive result."""
     try:
         async with asyncio.timeout(backstop):
-            return await check(target)
+            return await check(target, on_tail)
     except TimeoutError:
         return inconclusive(target, "internal error: the check of this site did not finish")
     except Exception as exc:
@@ -106,44 +165,95 @@ async def _guarded(check: CheckFn, target: Target, backstop: float) -> SiteResul
 
 async def _schedule(
     targets: Iterable[Target],
-    check: CheckFn,
+    check: _TailCheck,
     config: Config,
     backstop: float,
     total: int | None,
     on_result: Callable[[SiteResult], None],
     on_progress: ProgressFn | None,
     stop: asyncio.Event | None,
+    *,
+    tails: int,
 ) -> RunSummary:
-    """The bounded producer: pull a target only when a slot is free."""
+    """The bounded producer: pull a target only when a slot is free.
+
+    At most `concurrency` sites are *active*; a site that calls its `on_tail` callback (its
+    connections are done, it only waits for DNS hold-on windows and the injection probe before
+    being judged) frees its slot for the next target, with at most `tails` such sites at once.
+    Finished tasks are collected by a done callback, not by `asyncio.wait` over every task in
+    flight (that would cost O(sites in flight) per result).
+    """
     limit = max(1, config.concurrency)
+    loop = asyncio.get_running_loop()
     counts = {v: 0 for v in VERDICTS}
     done = down = 0
     source = iter(targets)
     exhausted = interrupted = False
     inflight: set[asyncio.Task[SiteResult]] = set()
-    stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    finished: collections.deque[asyncio.Task[SiteResult]] = collections.deque()
+    active = 0
+    wake: asyncio.Future[None] = loop.create_future()
+
+    def poke() -> None:
+        if not wake.done():
+            wake.set_result(None)
+
+    def launch(target: Target) -> None:
+        nonlocal active
+        slot = [True]  # still active (holding one of the `limit` slots)
+
+        def on_tail() -> None:
+            nonlocal active
+            if slot[0] and tails > 0:
+                slot[0] = False
+                active -= 1
+                poke()
+
+        def on_done(task: asyncio.Task[SiteResult]) -> None:
+            nonlocal active
+            if slot[0]:
+                slot[0] = False
+                active -= 1
+            finished.append(task)
+            poke()
+
+        active += 1
+        task = asyncio.create_task(_guarded(check, target, on_tail, backstop))
+        task.add_done_callback(on_done)
+        inflight.add(task)
+
+    if stop is not None:
+        stop_waiter = asyncio.ensure_future(stop.wait())
+        stop_waiter.add_done_callback(lambda _: poke())
+    else:
+        stop_waiter = None
     try:
         while True:
-            while not exhausted and len(inflight) < limit and not (stop and stop.is_set()):
+            while (
+                not exhausted
+                and active < limit
+                and len(inflight) < limit + tails
+                and not (stop and stop.is_set())
+            ):
                 try:
                     target = next(source)
                 except StopIteration:
                     exhausted = True
                     break
-                inflight.add(asyncio.create_task(_guarded(check, target, backstop)))
+                launch(target)
             if stop is not None and stop.is_set():
                 interrupted = bool(inflight) or not exhausted
                 break
             if not inflight:
                 break
-            waiting = inflight | {stopper} if stopper is not None else inflight
-            finished, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-            for task in finished:
-                if task is stopper:
-                    continue
+            if not finished:
+                if wake.done():
+                    wake = loop.create_future()
+                await wake
+            while finished:
+                task = finished.popleft()
                 inflight.discard(task)
-                # Not the stopper, so one of the inflight checks.
-                result = cast(SiteResult, task.result())
+                result = task.result()
                 counts[result.verdict] = counts.get(result.verdict, 0) + 1
                 done += 1
                 down += looks_down(result)
@@ -151,8 +261,8 @@ async def _schedule(
                 if on_progress is not None:
                     on_progress(done, total, dict(counts))
     finally:
-        if stopper is not None:
-            stopper.cancel()
+        if stop_waiter is not None:
+            stop_waiter.cancel()
         for task in inflight:
             task.cancel()
         if inflight:

@@ -4,22 +4,30 @@ All resolvers are asked in parallel: the system nameservers (what the browser wo
 probe resolvers, the injection probe (no DNS service runs there: any answer is forged) and the
 DoH controls (an on-path injector cannot forge them). Each query's wire form is built once per
 (name, type) and shared by every UDP resolver.
+
+The connections need only the *accepted* answers (`SiteDns.answers()`): the hold-on windows and
+the injection probe run on in the background and are collected (`SiteDns.finish()`) before the
+site is judged, so the analysis still sees every response.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Literal
 
 from reachcheck.model import DnsQuery, DnsRole, Target
-from reachcheck.runner.probeset import DohLike, QType, Server
-from reachcheck.runner.session import Recorder, Session
+from reachcheck.runner.probeset import AnswerHook, DohLike, QType, QueryUdp, Server
+from reachcheck.runner.session import Session
 
 INJECTION_TIMEOUT = 2.0  # the injection probe runs no DNS service: forged answers come fast
 ADDRESS_CAP = 4  # addresses per family measured per site (handshakes dominate the cost)
 _ROLE_ORDER: tuple[DnsRole, ...] = ("system", "probe", "control")
+
+# (role, start): `start(on_answer)` returns the query's awaitable.
+Job = tuple[DnsRole, Callable[[AnswerHook | None], Awaitable[DnsQuery]]]
 
 
 def _failed(resolver: str, role: DnsRole, transport: Literal["udp", "doh"], qname: str,
@@ -29,30 +37,30 @@ def _failed(resolver: str, role: DnsRole, transport: Literal["udp", "doh"], qnam
 
 
 async def _guard(
-    session: Session, key: object, call: Callable[[], Awaitable[DnsQuery]], backstop: float,
-    failed: Callable[[float, str], DnsQuery],
+    session: Session, key: object, call: Callable[[AnswerHook | None], Awaitable[DnsQuery]],
+    backstop: float, failed: Callable[[float, str], DnsQuery], on_answer: AnswerHook | None,
 ) -> DnsQuery:
     """Rate-limit per resolver, then run one query under a backstop timeout (the probe has its
     own; this one only catches a probe that hangs), mapping surprises to a failed query."""
-    await session.rate.acquire(key)
+    delay = session.rate.reserve(key)  # not `await acquire()`: no coroutine when unlimited
+    if delay > 0:
+        await asyncio.sleep(delay)
     t0 = session.clock_ms()
     try:
         async with asyncio.timeout(backstop):
-            return await call()
+            return await call(on_answer)
     except TimeoutError:
         return failed(session.clock_ms() - t0, "timeout")
     except Exception:  # a probe bug must not look like a DNS answer or kill the site
         return failed(session.clock_ms() - t0, "error")
 
 
-def dns_jobs(
-    session: Session, qname: str, roles: Collection[str] | None = None
-) -> list[Awaitable[DnsQuery]]:
-    """One awaitable per (resolver, type) for `qname`, ready to gather; `roles` limits which
-    resolvers are asked (None = all)."""
+def dns_jobs(session: Session, qname: str, roles: Collection[str] | None = None) -> list[Job]:
+    """One (role, start) per (resolver, type) for `qname`; `start(on_answer)` returns the
+    query's awaitable (`on_answer` gets a UDP query's accepted answer before its hold-on window
+    ends). `roles` limits which resolvers are asked (None = all)."""
     cfg, probes = session.config, session.probes
     timeout, hold_on = cfg.timeout, min(cfg.hold_on, cfg.timeout)
-    udp = session.mux.query if session.mux is not None else probes.query_udp
     system = set(session.system)
     # A --resolver equal to a system nameserver would only repeat the system query.
     servers: list[tuple[tuple[str, int], DnsRole, float]] = [
@@ -63,19 +71,21 @@ def dns_jobs(
         servers.append((cfg.injection_probe, "injection", min(timeout, INJECTION_TIMEOUT)))
     servers = [s for s in servers if roles is None or s[1] in roles]
     doh = session.doh if roles is None or "control" in roles else ()
-    jobs: list[Awaitable[DnsQuery]] = []
+    jobs: list[Job] = []
     qtypes: tuple[QType, ...] = ("A", "AAAA") if cfg.ipv6 else ("A",)
     for qtype in qtypes:
         wire = probes.build_query(qname, qtype) if probes.build_query and servers else None
         for server, role, t in servers:
             resolver = f"udp:{server[0]}:{server[1]}"
+            udp = session.udp_for(role)
 
             def call(
-                server: Server = server, role: DnsRole = role, t: float = t,
-                qtype: QType = qtype, wire: bytes | None = wire,
+                on_answer: AnswerHook | None, udp: QueryUdp = udp, server: Server = server,
+                role: DnsRole = role, t: float = t, qtype: QType = qtype,
+                wire: bytes | None = wire,
             ) -> Awaitable[DnsQuery]:
                 return udp(server, qname, qtype, role, timeout=t, hold_on=min(hold_on, t),
-                           query_wire=wire)
+                           query_wire=wire, on_answer=on_answer)
 
             def failed(
                 ms: float, err: str, resolver: str = resolver, role: DnsRole = role,
@@ -83,24 +93,89 @@ def dns_jobs(
             ) -> DnsQuery:
                 return _failed(resolver, role, "udp", qname, qtype, ms, err)
 
-            jobs.append(_guard(session, server, call, t + hold_on + 1.0, failed))
+            backstop = t + hold_on + 1.0
+            jobs.append((role, functools.partial(_guard, session, server, call, backstop, failed)))
         for url, client in doh:
 
-            def dcall(client: DohLike = client, qtype: QType = qtype) -> Awaitable[DnsQuery]:
+            def dcall(
+                on_answer: AnswerHook | None, client: DohLike = client, qtype: QType = qtype
+            ) -> Awaitable[DnsQuery]:
                 return client.query(qname, qtype)
 
             def dfailed(ms: float, err: str, url: str = url, qtype: QType = qtype) -> DnsQuery:
                 return _failed(url, "control", "doh", qname, qtype, ms, err)
 
-            jobs.append(_guard(session, url, dcall, timeout * 2 + 1.0, dfailed))
+            backstop = timeout * 2 + 1.0
+            jobs.append(("control", functools.partial(_guard, session, url, dcall, backstop,
+                                                      dfailed)))
     return jobs
 
 
-async def resolve_site(session: Session, target: Target, rec: Recorder) -> None:
-    """Ask every resolver about the target's name; the queries land in `rec.dns`."""
-    if target.is_ip:
-        return
-    rec.dns.extend(await asyncio.gather(*dns_jobs(session, target.domain)))
+class SiteDns:
+    """Every DNS query of one name, all started at once.
+
+    `answers()` returns as soon as each query that picks the addresses to connect to (system,
+    probe and control resolvers) has its accepted answer or has failed: TCP/TLS/HTTP need not
+    wait for the hold-on windows nor for the injection probe (which normally never answers).
+    Only the accepted answer picks addresses, and it is final once it arrived (a forged answer
+    a stub resolver would accept is connected to, as before). `finish()` then waits for the
+    rest and returns every query in full, in job order; `abort()` (the site was cut off)
+    cancels what still runs and returns the queries that completed.
+    """
+
+    __slots__ = ("_tasks", "_early", "_left", "_ready")
+
+    def __init__(
+        self, session: Session, qname: str, roles: Collection[str] | None = None
+    ) -> None:
+        jobs = dns_jobs(session, qname, roles)
+        self._early: list[DnsQuery | None] = [None] * len(jobs)
+        self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._tasks: list[asyncio.Task[DnsQuery]] = []
+        self._left = 0
+        for i, (role, start) in enumerate(jobs):
+            if role == "injection":  # never picks an address: nobody waits for it early
+                self._tasks.append(asyncio.ensure_future(start(None)))
+                continue
+            self._left += 1
+            task = asyncio.ensure_future(start(functools.partial(self._answered, i)))
+            task.add_done_callback(functools.partial(self._done, i))
+            self._tasks.append(task)
+        if not self._left:
+            self._ready.set_result(None)
+
+    def _answered(self, index: int, query: DnsQuery | None) -> None:
+        if self._ready.done() or self._early[index] is not None:
+            return
+        self._early[index] = query
+        self._left -= 1
+        if not self._left:
+            self._ready.set_result(None)
+
+    def _done(self, index: int, task: asyncio.Task[DnsQuery]) -> None:
+        # A failed query, or one without an early answer (DoH): its end is its answer.
+        if self._early[index] is None:
+            ok = not task.cancelled() and task.exception() is None
+            self._answered(index, task.result() if ok else None)
+
+    async def answers(self) -> list[DnsQuery]:
+        """The queries that pick addresses, as they stood when their answer was accepted."""
+        await asyncio.shield(self._ready)
+        return [q for q in self._early if q is not None]
+
+    async def finish(self) -> list[DnsQuery]:
+        """Every query in full (hold-on windows and the injection probe done), in job order."""
+        return list(await asyncio.gather(*self._tasks))
+
+    def abort(self) -> list[DnsQuery]:
+        """Cancel what still runs; the queries that completed, in job order."""
+        done: list[DnsQuery] = []
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled() and task.exception() is None:
+                done.append(task.result())
+        return done
 
 
 def _usable(address: str, ipv6: bool) -> bool:

@@ -17,6 +17,8 @@ from reachcheck.model import DnsQuery, HttpFetch, TcpConnect, TlsHandshake
 Server = tuple[str, int]
 QType = Literal["A", "AAAA"]
 ResolveFn = Callable[[str], Awaitable[list[str]]]
+# Called once with a UDP query as it stands when its first answer is accepted (hold-on running).
+AnswerHook = Callable[[DnsQuery], None]
 
 
 class DohLike(Protocol):
@@ -48,6 +50,7 @@ class QueryUdp(Protocol):
         timeout: float,
         hold_on: float,
         query_wire: bytes | None = None,
+        on_answer: AnswerHook | None = None,
     ) -> DnsQuery: ...
 
 
@@ -84,10 +87,11 @@ class ProbeSet:
     make_http: Callable[[Any, Config], HttpLike]
     # Builds a query's wire form once per (name, type); None = let query_udp build it.
     build_query: Callable[[str, str], bytes] | None = None
-    # Optional shared-socket UDP multiplexer for DNS-only scans: make_mux(config) returns an
-    # object with `async query(server, qname, qtype, role, *, timeout, hold_on, query_wire)`
-    # and `async aclose()` (or None when unavailable).
-    make_mux: Callable[[Config], Any] | None = None
+    # Optional shared-socket UDP multiplexer for DNS-only scans: make_mux(config, outstanding)
+    # returns an object with `async query(server, qname, qtype, role, *, timeout, hold_on,
+    # query_wire, on_answer)` and `async aclose()` (or None when unavailable); `outstanding`
+    # caps its queries awaiting a first answer.
+    make_mux: Callable[[Config, int], Any] | None = None
 
 
 def default_probes() -> ProbeSet:
@@ -125,5 +129,9 @@ def default_probes() -> ProbeSet:
         make_http=make_http,
         build_query=build_query,
         # The runner paces queries per resolver itself (config.rate), so the mux does not.
-        make_mux=(lambda config: mux_cls(rate=None)) if mux_cls is not None else None,
+        make_mux=(
+            (lambda config, outstanding: mux_cls(rate=None, max_outstanding=outstanding))
+            if mux_cls is not None
+            else None
+        ),
     )

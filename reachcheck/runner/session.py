@@ -13,7 +13,7 @@ import collections
 import dataclasses
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from reachcheck.config import Config
 from reachcheck.model import (
@@ -27,13 +27,18 @@ from reachcheck.model import (
     TlsHandshake,
 )
 from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracker
-from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet
+from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet, QueryUdp
 
 DEFAULT_RESIDUAL_WINDOW = 180.0
 # Addresses whose benign handshake is remembered (LRU). Bounded because an entry holds a
-# certificate (CDN certificates list hundreds of names); CDN addresses repeat, so a few
-# thousand cover long lists.
-BENIGN_CACHE_SIZE = 8192
+# certificate (CDN certificates list hundreds of names, tens of KB each): CDN addresses repeat
+# within a short stretch of a list (and an LRU keeps the hot ones), so a thousand recent
+# addresses cover long lists while the cache stays small next to the sites in flight.
+BENIGN_CACHE_SIZE = 1024
+# Queries awaiting a first answer in the DNS-only resolvers' mux, and in the injection
+# probe's (those normally never answer: 2 s each at thousands of names/s).
+MUX_OUTSTANDING = 256
+INJECTION_MUX_OUTSTANDING = 65536
 
 
 @dataclasses.dataclass(slots=True)
@@ -109,6 +114,7 @@ class Session:
         self.doh: tuple[tuple[str, DohLike], ...] = ()
         self.http: HttpLike | None = None
         self.mux: Any = None
+        self.injection_mux: Any = None
         self.control: Any = None  # ControlClient when --control is set
         self.system: tuple[tuple[str, int], ...] = ()
         self._benign: collections.OrderedDict[
@@ -125,10 +131,14 @@ class Session:
             self.system = tuple(cfg.system_nameservers)
         elif cfg.system_resolver:
             self.system = tuple(probes.system_nameservers())
-        if self.dns_only:
-            # Big DNS-only scans: shared sockets with rate caps instead of a socket per query.
-            if probes.make_mux is not None:
-                self.mux = probes.make_mux(cfg)
+        if self.dns_only and probes.make_mux is not None:
+            # Big DNS-only scans: shared sockets instead of a socket per query. The injection
+            # probe gets its own mux: its queries normally never answer, so in the resolvers'
+            # mux they would fill the cap on queries awaiting an answer (2 s each) and hold
+            # back the real resolvers' queries; they load no resolver, so their cap is loose.
+            self.mux = probes.make_mux(cfg, MUX_OUTSTANDING)
+            if cfg.injection_probe is not None:
+                self.injection_mux = probes.make_mux(cfg, INJECTION_MUX_OUTSTANDING)
         needs_tls = bool(cfg.doh) or not self.dns_only
         if needs_tls:
             self.contexts = probes.make_contexts(cfg.ca_bundle)
@@ -154,8 +164,9 @@ class Session:
         closers = [c.aclose() for _, c in self.doh]
         if self.http is not None:
             closers.append(self.http.aclose())
-        if self.mux is not None and hasattr(self.mux, "aclose"):
-            closers.append(self.mux.aclose())
+        for mux in (self.mux, self.injection_mux):
+            if mux is not None and hasattr(mux, "aclose"):
+                closers.append(mux.aclose())
         if self.control is not None:
             closers.append(self.control.aclose())
         await asyncio.gather(*closers, return_exceptions=True)
@@ -165,6 +176,12 @@ class Session:
     @property
     def dns_only(self) -> bool:
         return not ({"tcp", "tls", "http"} & set(self.config.stages))
+
+    def udp_for(self, role: str) -> QueryUdp:
+        """The UDP query function for a resolver of `role` (a mux's in DNS-only runs)."""
+        mux = self.injection_mux if role == "injection" else None
+        mux = mux if mux is not None else self.mux
+        return cast(QueryUdp, mux.query) if mux is not None else self.probes.query_udp
 
     def clock_ms(self) -> float:
         """Milliseconds since the run started (the `started_ms` clock of handshakes)."""
@@ -197,8 +214,11 @@ class Session:
                 break
         return fut
 
-    async def check(self, target: Target) -> SiteResult:
-        """Measure one target and judge it; never raises for a failure of this site."""
+    async def check(
+        self, target: Target, on_tail: Callable[[], None] | None = None
+    ) -> SiteResult:
+        """Measure one target and judge it; never raises for a failure of this site.
+        `on_tail` is called once the site's connections are done (see `site.measure`)."""
         from reachcheck.runner.site import measure
 
         judge = self.judge
@@ -211,7 +231,7 @@ class Session:
         start = self.clock_ms()
         try:
             async with asyncio.timeout(self.deadline):
-                await measure(self, target, rec)
+                await measure(self, target, rec, on_tail)
         except TimeoutError:
             obs = rec.observations(self.clock_ms() - start)
             return inconclusive(target, "the check of this site did not finish in time", obs)

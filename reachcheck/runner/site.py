@@ -15,39 +15,58 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from reachcheck.model import DnsQuery, HttpFetch, Target, TcpConnect, TlsHandshake
-from reachcheck.runner.dns import candidate_addresses, dns_jobs, resolve_site, select_addresses
+from reachcheck.runner.dns import SiteDns, candidate_addresses, select_addresses
 from reachcheck.runner.probeset import ResolveFn
 from reachcheck.runner.session import Recorder, Session
 
 Sources = dict[str, tuple[str, ...]]
 
 
-async def measure(session: Session, target: Target, rec: Recorder) -> None:
-    """Run the whole plan for `target`, appending observations to `rec` as they arrive."""
-    await resolve_site(session, target, rec)
-    if session.dns_only:
-        return
+async def measure(
+    session: Session, target: Target, rec: Recorder, on_tail: Callable[[], None] | None = None
+) -> None:
+    """Run the whole plan for `target`, appending observations to `rec` as they arrive.
+
+    TCP/TLS/HTTP start as soon as the resolvers that pick addresses have answered; the DNS
+    hold-on windows and the injection probe finish meanwhile and land in `rec.dns` (in full,
+    every response) before this returns, so the site is judged on every response. `on_tail` is
+    called when only those remain to wait for (the site no longer needs an active slot).
+    """
+    dns = None if target.is_ip else SiteDns(session, target.domain)
+    try:
+        early = await dns.answers() if dns is not None else []
+        if not session.dns_only:
+            await _connections(session, target, rec, early)
+        if on_tail is not None:
+            on_tail()
+        if dns is not None:
+            rec.dns.extend(await dns.finish())
+    except BaseException:
+        if dns is not None:  # cut off (deadline, interrupt) or a bug: keep what completed
+            rec.dns.extend(dns.abort())
+        raise
+
+
+async def _connections(
+    session: Session, target: Target, rec: Recorder, early: list[DnsQuery]
+) -> None:
+    sources = candidate_addresses(target, early, session.config.ipv6)
     if session.control is None:
-        await _local(session, target, rec)
+        await _local(session, target, rec, sources)
         return
     # The control server measures from outside while the local checks run; it is sent the
     # addresses the probe's own resolvers gave (the control's DoH answers it finds itself).
-    probe = [
-        a
-        for a, s in candidate_addresses(target, rec.dns, session.config.ipv6).items()
-        if s != ("control",)
-    ][:16]
+    probe = [a for a, s in sources.items() if s != ("control",)][:16]
     rec.control, _ = await asyncio.gather(
-        session.control.measure(target, probe), _local(session, target, rec)
+        session.control.measure(target, probe), _local(session, target, rec, sources)
     )
 
 
-async def _local(session: Session, target: Target, rec: Recorder) -> None:
+async def _local(session: Session, target: Target, rec: Recorder, sources: Sources) -> None:
     """TCP, TLS and HTTP from here, on the addresses DNS gave."""
-    sources = candidate_addresses(target, rec.dns, session.config.ipv6)
     addresses = select_addresses(sources)
     if not addresses:
         return
@@ -209,11 +228,16 @@ def _resolver(session: Session) -> ResolveFn:
         except ValueError:
             pass
         if host not in cache:
-            queries = await asyncio.gather(*dns_jobs(session, host, roles=("control",)))
-            found = _answers(queries)
-            if not found:
-                queries = await asyncio.gather(*dns_jobs(session, host, roles=("system",)))
-                found = _answers(queries)
+            found: list[str] = []
+            # Only the accepted answers count: no need to sit out the hold-on windows.
+            for roles in (("control",), ("system",)):
+                dns = SiteDns(session, host, roles=roles)
+                try:
+                    found = _answers(await dns.answers())
+                finally:
+                    dns.abort()
+                if found:
+                    break
             cache[host] = found
         return cache[host]
 

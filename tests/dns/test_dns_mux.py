@@ -150,3 +150,15 @@ async def test_ipv4_and_ipv6_servers_share_one_mux(server: FakeDnsServer) -> Non
     assert v6.resolver == f"udp:[::1]:{six.address[1]}"
     assert v6.answer is not None and v6.answer.addresses == ("192.0.2.6",)
     assert v4.answer is not None and v4.answer.addresses == ("192.0.2.1",)
+
+
+async def test_on_answer_hands_out_the_accepted_answer_early(server: FakeDnsServer) -> None:
+    early: list[object] = []
+    async with UdpDnsMux(sockets=1) as mux:
+        query = await mux.query(server.address, "inject.test", "A", "probe", timeout=1.0,
+                                hold_on=0.3, on_answer=early.append)
+        quiet = await mux.query(server.address, "quiet.test", "A", "probe", timeout=0.2,
+                                hold_on=0.1, on_answer=early.append)
+    (first,) = early  # the quiet query never answered
+    assert first.accepted == 0 and first.answer == query.answer and len(first.responses) == 1
+    assert len(query.responses) == 2 and quiet.error == "timeout"

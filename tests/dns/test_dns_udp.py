@@ -287,3 +287,24 @@ async def test_non_numeric_server_is_an_error_without_a_lookup() -> None:
     query = await query_udp(("resolver.invalid", 53), "x.test", "A", "probe",
                             timeout=1, hold_on=0)
     assert query.error not in (None, "timeout") and query.responses == ()
+
+
+async def test_on_answer_hands_out_the_accepted_answer_before_the_hold_on_ends(
+    server: FakeDnsServer,
+) -> None:
+    loop = asyncio.get_running_loop()
+    early: list[tuple[float, object]] = []
+    t0 = loop.time()
+    query = await ask(server, "inject.test", hold_on=0.5,
+                      on_answer=lambda q: early.append((loop.time() - t0, q)))
+    ((at, first),) = early
+    assert at < 0.3 and loop.time() - t0 >= 0.5  # called at once; the window ran on
+    assert first.accepted == 0 and first.answer == query.answer  # the forged one, as accepted
+    assert [r.addresses for r in first.responses] == [("10.10.10.10",)]
+    assert len(query.responses) == 2  # the full query still has every response
+
+
+async def test_on_answer_is_not_called_without_an_answer(server: FakeDnsServer) -> None:
+    called: list[object] = []
+    query = await ask(server, "quiet.test", timeout=0.2, on_answer=called.append)
+    assert query.error == "timeout" and called == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,9 @@ class FakeNet:
     redirect_to: str | None = None  # a host every fetch "redirects" to (resolved via callback)
     resolved: dict[str, list[str]] = field(default_factory=dict)
     delay: float = 0.0  # seconds each TCP/TLS/HTTP call takes
+    injection_wait: float = 0.0  # seconds before the injection probe's query gives up
+    # name -> addresses of a second, later response to system/probe queries (hold-on sees it)
+    late: dict[str, tuple[str, ...]] = field(default_factory=dict)
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     times: dict[str, list[float]] = field(default_factory=lambda: collections.defaultdict(list))
     active: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -71,18 +75,29 @@ class FakeNet:
 
     # ------------------------------------------------------------------ DNS
 
-    async def query_udp(self, server, qname, qtype, role, *, timeout, hold_on, query_wire=None):
+    async def query_udp(self, server, qname, qtype, role, *, timeout, hold_on, query_wire=None,
+                        on_answer=None):
         resolver = f"udp:{server[0]}:{server[1]}"
         self.calls.append(("udp", role, qname, qtype, query_wire))
         self.times[resolver].append(time.monotonic())
         await asyncio.sleep(0)
         if role == "injection":
+            await asyncio.sleep(self.injection_wait)  # a dropped query: it never answers
             if qname in self.injected:
                 return _answer(resolver, role, "udp", qname, qtype, self.injected[qname])
             return DnsQuery(resolver, role, "udp", qname, qtype, timeout * 1000, error="timeout")
         if qname in self.local:
-            return _answer(resolver, role, "udp", qname, qtype, self.local[qname])
-        return _nx(resolver, role, "udp", qname, qtype)
+            query = _answer(resolver, role, "udp", qname, qtype, self.local[qname])
+        else:
+            query = _nx(resolver, role, "udp", qname, qtype)
+        if on_answer is not None:
+            on_answer(query)
+        await asyncio.sleep(hold_on)  # the hold-on window after the first answer
+        if qname in self.late:  # a second response within the window (the real answer)
+            late = DnsResponse(arrived_ms=hold_on * 500, rcode="NOERROR",
+                               addresses=self.late[qname])
+            query = dataclasses.replace(query, responses=(*query.responses, late))
+        return query
 
     def build_query(self, qname: str, qtype: str) -> bytes:
         self.built[(qname, qtype)] += 1
