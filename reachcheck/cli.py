@@ -36,7 +36,7 @@ from reachcheck.output import (
     render_table,
     settings_dict,
 )
-from reachcheck.output.table import summary_line
+from reachcheck.output.table import Row, summary_line
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -415,7 +415,10 @@ class _Sink:
         self.json_writer, self.jsonl_writer = json_writer, jsonl_writer
         self.keep = keep
         self.advance = advance
-        self.results: list[SiteResult] = []
+        # Table rows by the target's position in the input (results arrive in completion
+        # order; the table lists them as given). Rows, not results: memory stays small.
+        self.rows: dict[int, Row] = {}
+        self.order: dict[str, int] = {}
         self.counts: Counter[str] = Counter()
         self.failure: OSError | None = None
         self.stop: asyncio.Event | None = None
@@ -436,8 +439,21 @@ class _Sink:
             return
         self.counts[result.verdict] += 1
         if self.keep:
-            self.results.append(result)
+            position = self.order.pop(result.target, len(self.order) + len(self.rows))
+            self.rows[position] = Row.of(result)
         self.advance()
+
+    def numbered(self, targets: Iterable[Target]) -> Iterator[Target]:
+        """Pass `targets` through, noting each one's input position for the table."""
+        for target in targets:
+            if self.keep:
+                self.order.setdefault(target.given, len(self.order) + len(self.rows))
+            yield target
+
+    @property
+    def results(self) -> list[Row]:
+        """The table rows in input order."""
+        return [self.rows[k] for k in sorted(self.rows)]
 
 
 def _on_progress(*args: object, **kwargs: object) -> None:
@@ -493,7 +509,7 @@ def _run_check(targets: Iterable[Target], total: int, config: Config, json_path:
         sink = _Sink(json_writer, jsonl_writer, show_table, advance)
         summary: Summary
         try:
-            summary = asyncio.run(_run_async(targets, config, sink))
+            summary = asyncio.run(_run_async(sink.numbered(targets), config, sink))
         except KeyboardInterrupt:
             summary = _Interrupted(sink.counts)
         except BaseException:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 from rich.console import Console
 from rich.table import Table
@@ -39,7 +40,7 @@ def key_evidence(result: SiteResult) -> str:
     return "; ".join(details) or reason
 
 
-def count_verdicts(results: Iterable[SiteResult]) -> dict[str, int]:
+def count_verdicts(results: Iterable[SiteResult | Row]) -> dict[str, int]:
     """{verdict: count} for the verdicts present, in the canonical verdict order."""
     counts: Counter[str] = Counter(r.verdict for r in results)
     return {v: counts[v] for v in VERDICTS if counts[v]}
@@ -59,7 +60,22 @@ def summary_line(counts: Mapping[str, int]) -> Text:
     return line
 
 
-def build_table(results: Iterable[SiteResult]) -> Table:
+class Row(NamedTuple):
+    """What the table shows of one result: a few strings, so a long run can keep every row
+    until the end without keeping the observations."""
+
+    site: str
+    verdict: str
+    confidence: str
+    mechanism: str
+    evidence: str
+
+    @classmethod
+    def of(cls, r: SiteResult) -> Row:
+        return cls(r.target, r.verdict, r.confidence, r.summary, key_evidence(r))
+
+
+def build_table(results: Iterable[SiteResult | Row]) -> Table:
     """The rich Table for `results` (in the order given)."""
     table = Table(show_lines=False, header_style="bold", expand=False)
     table.add_column("Site", overflow="fold", ratio=2)
@@ -67,21 +83,24 @@ def build_table(results: Iterable[SiteResult]) -> Table:
     table.add_column("Confidence", no_wrap=True)
     table.add_column("Mechanism", overflow="fold", ratio=3)
     table.add_column("Evidence", overflow="fold", ratio=4)
-    for r in results:
+    for item in results:
+        r = item if isinstance(item, Row) else Row.of(item)
         table.add_row(
-            Text(r.target),
+            Text(r.site),
             Text(r.verdict, style=VERDICT_STYLES.get(r.verdict, "")),
             Text(r.confidence if r.confidence != "none" else "-"),
-            Text(r.summary),
-            Text(key_evidence(r)),
+            Text(r.mechanism),
+            Text(r.evidence),
         )
     return table
 
 
-def render_table(results: Iterable[SiteResult], console: Console,
+def render_table(results: Iterable[SiteResult | Row], console: Console,
                  counts: Mapping[str, int] | None = None) -> None:
     """Print the table and the counts line; `counts` defaults to counting `results`."""
     results = list(results)
     if results:
         console.print(build_table(results))
-    console.print(summary_line(counts if counts is not None else count_verdicts(results)))
+    if counts is None:
+        counts = count_verdicts(r if isinstance(r, Row) else Row.of(r) for r in results)
+    console.print(summary_line(counts))

@@ -34,12 +34,15 @@ class FakeRunner:
     before: Callable[[asyncio.Event | None], Any] | None = None
     calls: list[tuple[list[Target], Config]] = field(default_factory=list)
     stop_seen: bool = False
+    reverse: bool = False  # finish the sites last-first, as a slow first site would
 
     async def __call__(self, targets: Iterable[Target], config: Config, *,
                        on_result: Callable[[SiteResult], None], on_progress: Any = None,
                        stop: asyncio.Event | None = None) -> FakeSummary:
         targets = list(targets)
         self.calls.append((targets, config))
+        if self.reverse:
+            targets = targets[::-1]
         if self.before is not None:
             await self.before(stop)
         counts: Counter[str] = Counter()

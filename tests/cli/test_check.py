@@ -457,3 +457,11 @@ def test_sites_from_standard_input() -> None:
                           text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert ":2:" in proc.stderr and "bad..name" in proc.stderr
+
+
+def test_table_lists_sites_in_input_order(fake_runner: Callable[..., FakeRunner]) -> None:
+    fake_runner(reverse=True, plan={"b.test": "dns_blocked"})
+    result = invoke("check", *LOOPBACK, "a.test", "b.test", "c.test", "--no-color")
+    first_rows = [result.stdout.index(f" {site} ") for site in ("a.test", "b.test", "c.test")]
+    assert first_rows == sorted(first_rows), result.stdout
+    assert result.exit_code == 1
