@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import os
+import re
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,6 +46,13 @@ class BadLine:
         return f"{self.path}:{self.lineno}: {self.reason}: {self.text_preview}"
 
 
+# ASCII labels of 1-63 letters, digits, '-' or '_' (not starting with '-'), an optional final
+# dot, and a last label that is not all digits (those may be IPv4 literals: general path).
+_PLAIN_NAME = re.compile(
+    r"(?:[A-Za-z0-9_][A-Za-z0-9_-]{0,62}\.)*(?=[0-9]*[A-Za-z_-])[A-Za-z0-9_][A-Za-z0-9_-]{0,62}\.?"
+)
+
+
 def parse_target(text: str) -> Target:
     """Parse a bare domain, a host:port or an http(s) URL into a Target.
 
@@ -55,6 +63,11 @@ def parse_target(text: str) -> Target:
     text = text.strip()
     if not text:
         raise TargetError("empty target")
+    if _PLAIN_NAME.fullmatch(text) and len(text) <= 253:
+        # A bare ASCII host name (the usual sites-file line): what the general path below
+        # makes of it, without a URL parse (big lists are read twice: counted, then run).
+        domain = text.rstrip(".").lower()
+        return Target(given=given, domain=domain, url=f"https://{domain}/")
     if "://" not in text:
         text = "https://" + text
     try:

@@ -14,7 +14,8 @@ control is available (`name_exists`, `known_a`).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from reachcheck.analysis import bogons
 from reachcheck.model import DnsQuery, DnsResponse, HttpFetch, Observations, TlsHandshake
@@ -67,6 +68,9 @@ class Facts:
     literal: frozenset[str]
     control_fetch: HttpFetch | None  # the control server's fetch, if it answered
     public_ranges: tuple[str, ...] = ()  # CIDRs treated as public (--public-range)
+    # Results of rules other rules reuse (bogon, censor IPs, forged responses), computed once
+    # per site: the rules are pure functions of these facts.
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def is_bogon(self, addr: str) -> bool:
         """`addr` is special-purpose, the ranges declared public excepted."""

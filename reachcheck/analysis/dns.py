@@ -44,6 +44,16 @@ def _truthful(resp: DnsResponse, facts: Facts) -> bool | None:
 
 def _forged(q: DnsQuery, facts: Facts) -> tuple[DnsResponse, ...]:
     """The responses of `q` that look injected on the path (empty if none)."""
+    key = ("forged", id(q))
+    found: tuple[DnsResponse, ...] | None = facts.memo.get(key)
+    if found is None:
+        found = facts.memo[key] = _find_forged(q, facts)
+    return found
+
+
+def _find_forged(q: DnsQuery, facts: Facts) -> tuple[DnsResponse, ...]:
+    if not q.responses:
+        return ()
     answers = [r for r in q.responses if responded(r) and r.rcode in ("NOERROR", "NXDOMAIN")]
     if q.role == "injection":
         # Nothing runs DNS there, so every answer was forged, unless it tells the truth
@@ -66,7 +76,10 @@ def _forged(q: DnsQuery, facts: Facts) -> tuple[DnsResponse, ...]:
 
 def injected_queries(facts: Facts) -> tuple[DnsQuery, ...]:
     """Queries that drew forged responses."""
-    return tuple(q for q in facts.obs.dns if _forged(q, facts))
+    found: tuple[DnsQuery, ...] | None = facts.memo.get("injected")
+    if found is None:
+        found = facts.memo["injected"] = tuple(q for q in facts.obs.dns if _forged(q, facts))
+    return found
 
 
 def forged_responses(facts: Facts) -> int:
@@ -176,6 +189,13 @@ def _answered(facts: Facts) -> Iterator[tuple[DnsQuery, DnsResponse]]:
 def bogon(facts: Facts) -> list[Anomaly]:
     """dns.bogon: a system/probe answer in a special-purpose range for a public name, which
     neither the control gives nor TLS validated (a site's own 127.0.0.1 is not an accusation)."""
+    found: list[Anomaly] | None = facts.memo.get("bogon")
+    if found is None:
+        found = facts.memo["bogon"] = _bogon(facts)
+    return list(found)
+
+
+def _bogon(facts: Facts) -> list[Anomaly]:
     if not facts.public_name:
         return []
     genuine = facts.genuine
@@ -195,6 +215,13 @@ def bogon(facts: Facts) -> list[Anomaly]:
 def known_censor_ip(facts: Facts) -> list[Anomaly]:
     """dns.known_censor_ip: an answer address or CNAME matches a known censor DNS signature and
     is not the site's genuine address."""
+    found: list[Anomaly] | None = facts.memo.get("censor_ip")
+    if found is None:
+        found = facts.memo["censor_ip"] = _known_censor_ip(facts)
+    return list(found)
+
+
+def _known_censor_ip(facts: Facts) -> list[Anomaly]:
     genuine = facts.genuine
     names: dict[str, None] = {}
     addrs: dict[str, None] = {}

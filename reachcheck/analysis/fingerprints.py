@@ -56,7 +56,10 @@ def _fp(rec: dict[str, object]) -> Fingerprint:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def _norm_ip(text: str) -> str:
+    if ":" not in text:
+        return text  # IPv4 has one valid spelling (no leading zeros): normalising keeps it
     try:
         return ipaddress.ip_address(text).compressed
     except ValueError:

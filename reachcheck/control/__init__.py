@@ -7,6 +7,19 @@ the SSRF guard in `policy.py`, deployment in `DEPLOY.md`.
 
 from __future__ import annotations
 
-from reachcheck.control.client import ControlClient
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reachcheck.control.client import ControlClient
 
 __all__ = ["ControlClient"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the client pulls in httpx, which a run without --control never needs (the CLI
+    # imports this package for its `control` command group at every start).
+    if name == "ControlClient":
+        from reachcheck.control.client import ControlClient
+
+        return ControlClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,10 +13,11 @@ shares a few sockets among thousands of queries for large DNS-only scans.
 from __future__ import annotations
 
 import asyncio
+import collections
 import ipaddress
-import secrets
+import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
 from functools import lru_cache, partial
 from typing import Any
 
@@ -53,6 +54,102 @@ def sockaddr(server: tuple[str, int]) -> tuple[int, tuple[Any, ...]]:
     return family, addr
 
 
+class _RandomIds:
+    """Unpredictable 16-bit query ids, read from the OS random source a few KB at a time
+    (`secrets.randbits` costs a system call per id: a big scan sends thousands a second)."""
+
+    __slots__ = ("_buf", "_pos")
+
+    def __init__(self) -> None:
+        self._buf = b""
+        self._pos = 0
+
+    def __call__(self) -> int:
+        pos = self._pos
+        if pos + 2 > len(self._buf):
+            self._buf, pos = os.urandom(4096), 0
+        self._pos = pos + 2
+        return (self._buf[pos] << 8) | self._buf[pos + 1]
+
+
+random_id = _RandomIds()
+
+
+class _Timer:
+    """A timer of `_Timers` (cancel() is all a caller needs, like asyncio.TimerHandle)."""
+
+    __slots__ = ("when", "callback", "cancelled")
+
+    def __init__(self, when: float, callback: Callable[[], None]) -> None:
+        self.when, self.callback, self.cancelled = when, callback, False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Timers:
+    """Many timers on one event-loop timer: FIFO lanes of non-decreasing deadlines.
+
+    A scan keeps thousands of exchanges open, each with a timer (retransmit, expiry, hold-on
+    end); on the loop's heap every one costs a handle and O(log n) Python comparisons, and
+    cancelled ones linger there. Timers of one lane (one kind of delay) are created in deadline
+    order, so a deque per lane is a priority queue; a timer out of order (a hold-on window cut
+    short by the timeout) goes to the loop. Callbacks run exactly as loop timers would, in
+    deadline order per lane.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._lanes: dict[Hashable, collections.deque[_Timer]] = {}
+        self._handle: asyncio.TimerHandle | None = None
+        self._armed = float("inf")
+
+    def call_at(
+        self, when: float, callback: Callable[[], None], lane: Hashable
+    ) -> _Timer | asyncio.TimerHandle:
+        queue = self._lanes.get(lane)
+        if queue is None:
+            queue = self._lanes[lane] = collections.deque()
+        elif queue and queue[-1].when > when:
+            return self._loop.call_at(when, callback)
+        timer = _Timer(when, callback)
+        queue.append(timer)
+        if when < self._armed:
+            self._arm(when)
+        return timer
+
+    def _arm(self, when: float) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._armed = when
+        self._handle = self._loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._handle = None
+        self._armed = float("inf")
+        now = self._loop.time() + 1e-6  # the loop runs timers up to its clock resolution early
+        for queue in list(self._lanes.values()):
+            while queue and queue[0].when <= now:
+                timer = queue.popleft()
+                if not timer.cancelled:
+                    timer.callback()
+        nxt = float("inf")
+        for queue in self._lanes.values():
+            while queue and queue[0].cancelled:
+                queue.popleft()
+            if queue and queue[0].when < nxt:
+                nxt = queue[0].when
+        if nxt < self._armed:
+            self._arm(nxt)
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        self._handle = None
+        self._armed = float("inf")
+        self._lanes.clear()
+
+
 class Exchange:
     """The state of one question to one server: timers, retransmit, hold-on, responses.
 
@@ -71,6 +168,8 @@ class Exchange:
         hold_on: float,
         alloc_id: Callable[[], int],
         send: Callable[[bytes], None],
+        retransmit: bool = True,
+        timers: _Timers | None = None,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.wire, self.qname, self.qtype = wire, qname, qtype
@@ -87,15 +186,31 @@ class Exchange:
         self._malformed = 0
         # One timer at a time (half-timeout retransmit, then expiry; or the hold-on end):
         # a big scan has thousands of exchanges open and each timer costs heap work.
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | _Timer | None = None
+        self._timers = timers
+        # Resend once at half the timeout when nothing usable came. Not to the injection probe:
+        # nothing answers there, so a resend would only double its (large) share of the sends.
+        self._retransmit = retransmit
         # Called once when the first well-formed response arrives (the mux frees a slot;
         # `on_answer` of query_udp / UdpDnsMux.query hands out the accepted answer early).
         self.on_answer: Callable[[], None] | None = None
+        # Called once when the exchange ends (the mux's fast path cleans up there).
+        self.on_finish: Callable[[], None] | None = None
+
+    def _call_at(self, when: float, callback: Callable[[], None], lane: str) -> None:
+        if self._timers is not None:
+            # Same lane = same delay from the same kind of moment: deadlines come in order.
+            self._timer = self._timers.call_at(when, callback, (lane, self.timeout, self.hold_on))
+        else:
+            self._timer = self.loop.call_at(when, callback)
 
     def start(self) -> None:
         self.t0 = self.loop.time()
         self._transmit()
-        self._timer = self.loop.call_at(self.t0 + self.timeout / 2, self._half_time)
+        if self._retransmit:
+            self._call_at(self.t0 + self.timeout / 2, self._half_time, "half")
+        else:
+            self._call_at(self.t0 + self.timeout, self._expire, "expire-at-once")
 
     def _transmit(self) -> None:
         # The retransmit uses a fresh id and we keep only responses bearing the id of the first
@@ -107,7 +222,7 @@ class Exchange:
 
     def _half_time(self) -> None:
         # Nothing usable yet: the query or its answer may have been lost; send once more.
-        self._timer = self.loop.call_at(self.t0 + self.timeout, self._expire)
+        self._call_at(self.t0 + self.timeout, self._expire, "expire")
         self._transmit()
 
     def feed(self, data: bytes) -> None:
@@ -140,7 +255,7 @@ class Exchange:
                 return
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = self.loop.call_at(close_at, self.finish)
+            self._call_at(close_at, self.finish, "hold")
         if len(self.responses) >= MAX_RESPONSES and self.accepted is not None:
             self.finish()
 
@@ -163,6 +278,8 @@ class Exchange:
         if self._timer is not None:
             self._timer.cancel()
         self.done.set_result(None)
+        if self.on_finish is not None:
+            self.on_finish()
 
     def result(self, resolver: str, role: DnsRole) -> DnsQuery:
         if self.accepted is not None:
@@ -239,8 +356,9 @@ async def query_udp(
         qtype,
         timeout=timeout,
         hold_on=hold_on,
-        alloc_id=lambda: secrets.randbits(16),
+        alloc_id=random_id,
         send=lambda data: transport.sendto(data) if transport is not None else None,
+        retransmit=role != "injection",
     )
     try:
         family, addr = sockaddr(server)
@@ -328,25 +446,31 @@ class UdpDnsMux:
     For DNS-only scans of thousands of names: a hold-on window W at R queries/s keeps R x W
     queries open, too many for one socket each. Responses are matched by (socket, source
     address, id) and then by question, exactly as `query_udp` does; each query keeps its own
-    timers, retransmit and hold-on window. Differences from `query_udp`: an unconnected socket
-    never learns of ICMP port-unreachable, so a closed port reads as "timeout", not "refused".
+    timers, retransmit and hold-on window (on one shared loop timer, `_Timers`). Differences
+    from `query_udp`: an unconnected socket never learns of ICMP port-unreachable, so a closed
+    port reads as "timeout", not "refused".
 
     `max_outstanding` caps queries *awaiting their first answer* (what loads the resolver and
     what loses packets when too many are out); queries in their hold-on window only listen and
     do not count. `rate` paces sends per resolver (queries/s); None = no pacing.
-    Use as `async with UdpDnsMux() as mux: await mux.query(...)`.
+    Use as `async with UdpDnsMux() as mux: await mux.query(...)`; big scans use `submit()`
+    (no coroutine, no task per query) once `open()` has made the sockets.
     """
 
     def __init__(
         self, *, sockets: int = 4, max_outstanding: int = 256, rate: float | None = None
     ) -> None:
         self._nsock = max(1, sockets)
-        self._slots = asyncio.Semaphore(max_outstanding)
+        # Slots for queries awaiting a first answer; `_waiting` holds grant callbacks (each
+        # returns False when its query no longer wants the slot).
+        self._free = max(1, max_outstanding)
+        self._waiting: collections.deque[Callable[[], bool]] = collections.deque()
         self._interval = 1.0 / rate if rate else 0.0
         self._next_send: dict[tuple[str, int], float] = {}
         self._pending: dict[_Key, Exchange] = {}
         self._endpoints: dict[int, list[tuple[socket.socket, asyncio.DatagramTransport]]] = {}
         self._opening: dict[int, asyncio.Future[None]] = {}
+        self._timers: _Timers | None = None
         self._turn = 0
         self._closed = False
 
@@ -361,10 +485,58 @@ class UdpDnsMux:
         self._closed = True
         for exchange in list(self._pending.values()):
             exchange.finish("error")
+        self._waiting.clear()
         for endpoints in self._endpoints.values():
             for _, transport in endpoints:
                 transport.close()
         self._endpoints.clear()
+        if self._timers is not None:
+            self._timers.close()
+
+    # ------------------------------------------------------------------ slots
+
+    def _release(self) -> None:
+        while self._waiting:
+            if self._waiting.popleft()():
+                return  # the slot passed to a waiting query
+        self._free += 1
+
+    async def _acquire(self) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def grant() -> bool:
+            if fut.done():  # cancelled while waiting
+                return False
+            fut.set_result(None)
+            return True
+
+        self._waiting.append(grant)
+        try:
+            await fut
+        except BaseException:
+            if fut.done() and not fut.cancelled():
+                self._release()  # granted, then cancelled before it could use the slot
+            raise
+
+    # ------------------------------------------------------------------ sockets
+
+    async def open(self, servers: Iterable[tuple[str, int]]) -> None:
+        """Make the shared sockets for these servers' address families now (`submit` needs
+        them open). A family that fails is left closed: its queries report the error."""
+        families: set[int] = set()
+        for server in servers:
+            try:
+                families.add(sockaddr(server)[0])
+            except OSError:
+                continue
+        for family in sorted(families):
+            try:
+                await self._sockets(family)
+            except OSError:
+                continue
 
     async def _sockets(self, family: int) -> list[tuple[socket.socket, asyncio.DatagramTransport]]:
         endpoints = self._endpoints.get(family)
@@ -415,6 +587,86 @@ class UdpDnsMux:
         if slot > now:
             await asyncio.sleep(slot - now)
 
+    def _exchange(
+        self,
+        endpoints: list[tuple[socket.socket, asyncio.DatagramTransport]],
+        family: int,
+        addr: tuple[Any, ...],
+        wire: bytes,
+        qname: str,
+        qtype: str,
+        role: DnsRole,
+        timeout: float,
+        hold_on: float,
+    ) -> tuple[Exchange, tuple[str, int], int]:
+        """A new Exchange on the next shared socket, registered under its ids as it sends."""
+        self._turn = (self._turn + 1) % len(endpoints)
+        sock, transport = endpoints[self._turn]
+        index = self._turn + 10 * family
+        key = _addr_key(addr)
+        pending = self._pending
+
+        def alloc_id() -> int:
+            while True:  # ids must be unique per (socket, server) among the open queries
+                qid = random_id()
+                if (index, key, qid) not in pending:
+                    pending[(index, key, qid)] = exchange
+                    return qid
+
+        def send(data: bytes) -> None:
+            try:
+                sock.sendto(data, addr)
+            except BlockingIOError:
+                transport.sendto(data, addr)  # the transport buffers it until writable
+            except OSError as exc:
+                exchange.fail(exc)
+
+        if self._timers is None:
+            self._timers = _Timers(asyncio.get_running_loop())
+        exchange = Exchange(
+            wire, qname, qtype, timeout=timeout, hold_on=hold_on, alloc_id=alloc_id, send=send,
+            retransmit=role != "injection", timers=self._timers,
+        )
+        return exchange, key, index
+
+    def _forget(self, exchange: Exchange, key: tuple[str, int], index: int) -> None:
+        for qid in exchange.ids:
+            self._pending.pop((index, key, qid), None)
+
+    # ------------------------------------------------------------------ queries
+
+    def submit(
+        self,
+        server: tuple[str, int],
+        qname: str,
+        qtype: str,
+        role: DnsRole,
+        *,
+        timeout: float,
+        hold_on: float,
+        query_wire: bytes | None = None,
+    ) -> MuxQuery | None:
+        """Start a query without a coroutine: the fast path of big scans.
+
+        Returns None when it cannot (the mux paces sends, is closed, or the sockets of the
+        server's family are not open yet: see `open()`); the caller then uses `query()`.
+        Same semantics as `query()`: `MuxQuery.done` resolves when the query is over and
+        `MuxQuery.result()` is then its DnsQuery; `on_answer` (set before the loop runs again)
+        is called once with the accepted answer while its hold-on window runs.
+        """
+        if self._interval or self._closed:
+            return None
+        _check_qtype(qtype)
+        family, addr = sockaddr(server)
+        endpoints = self._endpoints.get(family)
+        if endpoints is None:
+            return None
+        wire = query_wire if query_wire is not None else build_query(qname, qtype)
+        exchange, key, index = self._exchange(
+            endpoints, family, addr, wire, qname, qtype, role, timeout, hold_on
+        )
+        return MuxQuery(self, exchange, resolver_label(server), role, key, index)
+
     async def query(
         self,
         server: tuple[str, int],
@@ -438,38 +690,17 @@ class UdpDnsMux:
             endpoints = await self._sockets(family)
         except OSError as exc:
             return _failed(resolver, role, qname, qtype, exc)
-        self._turn = (self._turn + 1) % len(endpoints)
-        sock, transport = endpoints[self._turn]
-        index = self._turn + 10 * family
-        key = _addr_key(addr)
-        pending = self._pending
-
-        def alloc_id() -> int:
-            while True:  # ids must be unique per (socket, server) among the open queries
-                qid = secrets.randbits(16)
-                if (index, key, qid) not in pending:
-                    pending[(index, key, qid)] = exchange
-                    return qid
-
-        def send(data: bytes) -> None:
-            try:
-                sock.sendto(data, addr)
-            except BlockingIOError:
-                transport.sendto(data, addr)  # the transport buffers it until writable
-            except OSError as exc:
-                exchange.fail(exc)
-
-        exchange = Exchange(
-            wire, qname, qtype, timeout=timeout, hold_on=hold_on, alloc_id=alloc_id, send=send
+        exchange, key, index = self._exchange(
+            endpoints, family, addr, wire, qname, qtype, role, timeout, hold_on
         )
-        await self._slots.acquire()
+        await self._acquire()
         released = False
 
         def release() -> None:
             nonlocal released
             if not released:
                 released = True
-                self._slots.release()
+                self._release()
 
         def answered() -> None:
             release()
@@ -484,6 +715,69 @@ class UdpDnsMux:
         finally:
             exchange.finish()
             release()
-            for qid in exchange.ids:
-                pending.pop((index, key, qid), None)
+            self._forget(exchange, key, index)
         return exchange.result(resolver, role)
+
+
+class MuxQuery:
+    """One query started by `UdpDnsMux.submit`: it starts as soon as a slot is free."""
+
+    __slots__ = (
+        "_mux", "exchange", "resolver", "role", "_key", "_index", "_slot", "on_answer",
+        "on_done",
+    )
+
+    def __init__(
+        self, mux: UdpDnsMux, exchange: Exchange, resolver: str, role: DnsRole,
+        key: tuple[str, int], index: int,
+    ) -> None:
+        self._mux, self.exchange, self.resolver, self.role = mux, exchange, resolver, role
+        self._key, self._index = key, index
+        self._slot = False
+        # Called once with the accepted answer (hold-on running) / once when the query ends.
+        self.on_answer: Callable[[DnsQuery], None] | None = None
+        self.on_done: Callable[[], None] | None = None
+        exchange.on_answer = self._answered
+        exchange.on_finish = self._finished
+        if mux._free > 0 and not mux._waiting:
+            mux._free -= 1
+            self._begin()
+        else:
+            mux._waiting.append(self._grant)
+
+    @property
+    def done(self) -> asyncio.Future[None]:
+        return self.exchange.done
+
+    def _grant(self) -> bool:
+        if self.exchange.done.done():  # cancelled while waiting for a slot
+            return False
+        self._begin()
+        return True
+
+    def _begin(self) -> None:
+        self._slot = True
+        self.exchange.start()
+
+    def _release(self) -> None:
+        if self._slot:
+            self._slot = False
+            self._mux._release()
+
+    def _answered(self) -> None:
+        self._release()
+        if self.on_answer is not None:
+            self.on_answer(self.result())
+
+    def _finished(self) -> None:
+        self._release()
+        self._mux._forget(self.exchange, self._key, self._index)
+        if self.on_done is not None:
+            self.on_done()
+
+    def cancel(self) -> None:
+        """Stop the query (no result: the caller drops it)."""
+        self.exchange.finish("error")
+
+    def result(self) -> DnsQuery:
+        return self.exchange.result(self.resolver, self.role)

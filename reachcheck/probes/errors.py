@@ -22,11 +22,10 @@ import asyncio
 import errno
 import socket
 import ssl
+import sys
+from typing import Any
 
 import dns.exception
-import h11
-import httpcore
-import httpx
 
 CERT_ERRORS = frozenset({"cert_hostname", "cert_unknown_ca", "cert_expired", "cert_invalid"})
 
@@ -113,7 +112,12 @@ def _one(exc: BaseException) -> str | None:
     """The name this exception alone justifies, or None when it says nothing specific."""
     if isinstance(exc, (asyncio.CancelledError, ssl.SSLWantReadError, ssl.SSLWantWriteError)):
         return None
-    if isinstance(exc, (TooManyRedirects, httpx.TooManyRedirects)):
+    if isinstance(exc, TooManyRedirects):
+        return "too_many_redirects"
+    # The HTTP libraries are imported by the probes that use them, not here (a DNS-only run
+    # never loads httpx): an exception of a library that was never imported cannot occur.
+    httpx, httpcore, h11 = (sys.modules.get(m) for m in ("httpx", "httpcore", "h11"))
+    if httpx is not None and isinstance(exc, httpx.TooManyRedirects):
         return "too_many_redirects"
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _cert(exc)
@@ -121,16 +125,19 @@ def _one(exc: BaseException) -> str | None:
         return "eof"
     if isinstance(exc, ssl.SSLError):
         return "tls_protocol"
-    if isinstance(exc, (h11.RemoteProtocolError, h11.LocalProtocolError)):
+    if h11 is not None and isinstance(exc, (h11.RemoteProtocolError, h11.LocalProtocolError)):
         return "http_protocol"
-    if isinstance(exc, (httpx.RemoteProtocolError, httpcore.RemoteProtocolError)):
+    remote = _classes(httpx, httpcore, "RemoteProtocolError")
+    if remote and isinstance(exc, remote):
         # h11 does not raise for a silent close; httpcore words it like this.
         return "eof" if "without sending a response" in str(exc) else "http_protocol"
-    if isinstance(exc, (httpx.LocalProtocolError, httpcore.LocalProtocolError)):
+    local = _classes(httpx, httpcore, "LocalProtocolError")
+    if local and isinstance(exc, local):
         return "http_protocol"
-    if isinstance(exc, httpx.DecodingError):
+    if httpx is not None and isinstance(exc, httpx.DecodingError):
         return "http_protocol"
-    if isinstance(exc, (httpx.TimeoutException, httpcore.TimeoutException, dns.exception.Timeout)):
+    timeouts = (*_classes(httpx, httpcore, "TimeoutException"), dns.exception.Timeout)
+    if isinstance(exc, timeouts):
         return "timeout"
     if isinstance(exc, dns.exception.DNSException):
         return "dns_malformed"
@@ -153,6 +160,12 @@ def _one(exc: BaseException) -> str | None:
     if _is_anyio_eof(exc):
         return "eof"
     return None
+
+
+def _classes(*modules: Any) -> tuple[type[BaseException], ...]:
+    """The exception class `name` of each module that is loaded."""
+    name = modules[-1]
+    return tuple(getattr(m, name) for m in modules[:-1] if m is not None)
 
 
 def _cert(exc: ssl.SSLCertVerificationError) -> str:

@@ -16,7 +16,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import h11
 
@@ -65,7 +65,7 @@ class H1Connection(asyncio.Protocol):
     # ------------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
         self._transport = transport
 
     def connection_lost(self, exc: Exception | None) -> None:

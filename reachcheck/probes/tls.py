@@ -12,9 +12,11 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import hashlib
 import os
+import re
 import socket
 import ssl
 import tempfile
@@ -32,6 +34,15 @@ _SHORT = {
     "countryName": "C", "stateOrProvinceName": "ST", "localityName": "L",
     "domainComponent": "DC", "emailAddress": "E", "serialNumber": "SERIALNUMBER",
 }  # fmt: skip
+_ESCAPES = str.maketrans({ch: "\\" + ch for ch in '\\,+"<>;='})
+# OpenSSL's printed ASN1_TIME ("Jun  1 12:00:00 2030 GMT"): parsed by hand, strptime is slow.
+_CERT_TIME = re.compile(r"([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d) ([1-9]\d{3}) GMT")
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+# Parsed leaf certificates by DER sha256: CDN addresses (and the benign SNI's certificate)
+# repeat across sites, so most handshakes present a certificate already seen. Bounded (LRU).
+CERT_CACHE_SIZE = 2048
+_cert_cache: collections.OrderedDict[str, CertInfo] = collections.OrderedDict()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +142,9 @@ async def _attempt(
     t0 = loop.time()
     try:
         async with asyncio.timeout(timeout):
-            _, writer = await asyncio.open_connection(
-                address, port, flags=socket.AI_NUMERICHOST
+            # A bare Protocol (no StreamReader/StreamWriter pair): nothing is ever read here.
+            transport, protocol = await loop.create_connection(
+                asyncio.Protocol, address, port, flags=socket.AI_NUMERICHOST
             )
     except Exception as exc:  # noqa: BLE001 - every failure becomes an observation
         return _Attempt(_ms(loop.time() - t0), tcp_error=classify(exc))
@@ -140,14 +152,16 @@ async def _attempt(
     tcp_ms = _ms(t1 - t0)
     try:
         async with asyncio.timeout(timeout):
-            await writer.start_tls(ctx, server_hostname=sni)
+            tls = await loop.start_tls(transport, protocol, ctx, server_hostname=sni)
         tls_ms = _ms(loop.time() - t1)
-        version, cipher, cert = tls_facts(writer.get_extra_info("ssl_object"))
+        assert tls is not None  # None only for a transport that is closing
+        transport = tls
+        version, cipher, cert = tls_facts(tls.get_extra_info("ssl_object"))
         return _Attempt(tcp_ms, None, tls_ms, None, version, cipher, cert)
     except Exception as exc:  # noqa: BLE001
         return _Attempt(tcp_ms, None, _ms(loop.time() - t1), classify(exc))
     finally:
-        writer.transport.abort()
+        transport.abort()
 
 
 def tls_facts(ssl_object: Any) -> tuple[str | None, str | None, CertInfo | None]:
@@ -169,11 +183,22 @@ def _leaf(ssl_object: Any) -> CertInfo | None:
         return None
     if not der:
         return None
+    sha256 = hashlib.sha256(der).hexdigest()
+    info = _cert_cache.get(sha256)
+    if info is not None:
+        _cert_cache.move_to_end(sha256)
+        return info
+    # Only the leaf is decoded (and only once per distinct certificate): the decoded dict is
+    # a function of the DER alone, whichever context verified it.
     try:
         decoded = ssl_object.getpeercert() or _unverified_info(ssl_object) or _decode_der(der)
     except Exception:  # noqa: BLE001
         decoded = {}
-    return cert_info(der, decoded)
+    info = _cert_info(sha256, decoded)
+    _cert_cache[sha256] = info
+    if len(_cert_cache) > CERT_CACHE_SIZE:
+        _cert_cache.popitem(last=False)
+    return info
 
 
 def _unverified_info(ssl_object: Any) -> dict[str, Any]:
@@ -199,7 +224,10 @@ def _decode_der(der: bytes) -> dict[str, Any]:
 
 def cert_info(der: bytes, decoded: dict[str, Any]) -> CertInfo:
     """A CertInfo from the DER bytes and the stdlib's decoded dict; tolerant of anything."""
-    sha256 = hashlib.sha256(der).hexdigest()
+    return _cert_info(hashlib.sha256(der).hexdigest(), decoded)
+
+
+def _cert_info(sha256: str, decoded: dict[str, Any]) -> CertInfo:
     try:
         sans = tuple(
             str(value)[:_MAX_VALUE].strip()
@@ -228,14 +256,20 @@ def _dn(rdns: Any) -> str:
 
 
 def _escape(value: str) -> str:
-    for ch in '\\,+"<>;=':
-        value = value.replace(ch, "\\" + ch)
-    return value
+    return value.translate(_ESCAPES)
 
 
 def _rfc3339(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
+    match = _CERT_TIME.fullmatch(value)
+    month = _MONTHS.get(match.group(1)) if match else None
+    if match and month:
+        try:
+            year, day, hh, mm, ss = (int(match.group(i)) for i in (6, 2, 3, 4, 5))
+            return dt.datetime(year, month, day, hh, mm, ss).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except ValueError:
+            pass  # e.g. a leap second: the stdlib path below decides
     try:
         ts = ssl.cert_time_to_seconds(value)
         return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -16,7 +16,7 @@ import asyncio
 import functools
 import ipaddress
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from typing import Literal
+from typing import Any, Literal
 
 from reachcheck.model import DnsQuery, DnsRole, Target
 from reachcheck.runner.probeset import AnswerHook, DohLike, QType, QueryUdp, Server
@@ -55,10 +55,17 @@ async def _guard(
         return failed(session.clock_ms() - t0, "error")
 
 
-def dns_jobs(session: Session, qname: str, roles: Collection[str] | None = None) -> list[Job]:
+def dns_jobs(
+    session: Session, qname: str, roles: Collection[str] | None = None, *,
+    submit: Callable[[int, DnsRole, Server, float, QType, bytes | None], Any] | None = None,
+) -> list[Job | Any]:
     """One (role, start) per (resolver, type) for `qname`; `start(on_answer)` returns the
     query's awaitable (`on_answer` gets a UDP query's accepted answer before its hold-on window
-    ends). `roles` limits which resolvers are asked (None = all)."""
+    ends). `roles` limits which resolvers are asked (None = all).
+
+    `submit(index, role, server, timeout, qtype, wire)`, when given, may start a UDP query
+    itself (a mux's task-free path) and return its handle, which then stands in the list
+    instead of the (role, start) pair; it returns None to leave the query to `start`."""
     cfg, probes = session.config, session.probes
     timeout, hold_on = cfg.timeout, min(cfg.hold_on, cfg.timeout)
     system = set(session.system)
@@ -71,11 +78,16 @@ def dns_jobs(session: Session, qname: str, roles: Collection[str] | None = None)
         servers.append((cfg.injection_probe, "injection", min(timeout, INJECTION_TIMEOUT)))
     servers = [s for s in servers if roles is None or s[1] in roles]
     doh = session.doh if roles is None or "control" in roles else ()
-    jobs: list[Job] = []
+    jobs: list[Job | Any] = []
     qtypes: tuple[QType, ...] = ("A", "AAAA") if cfg.ipv6 else ("A",)
     for qtype in qtypes:
         wire = probes.build_query(qname, qtype) if probes.build_query and servers else None
         for server, role, t in servers:
+            if submit is not None:
+                handle = submit(len(jobs), role, server, t, qtype, wire)
+                if handle is not None:
+                    jobs.append(handle)
+                    continue
             resolver = f"udp:{server[0]}:{server[1]}"
             udp = session.udp_for(role)
 
@@ -121,20 +133,55 @@ class SiteDns:
     a stub resolver would accept is connected to, as before). `finish()` then waits for the
     rest and returns every query in full, in job order; `abort()` (the site was cut off)
     cancels what still runs and returns the queries that completed.
+
+    UDP queries of a DNS-only scan go through the mux's `submit` (no task, no coroutine, no
+    backstop timer per query: the mux's own timers end every query); the rest run as tasks.
     """
 
-    __slots__ = ("_tasks", "_early", "_left", "_ready")
+    __slots__ = ("_tasks", "_early", "_left", "_ready", "_open", "_all_done")
 
     def __init__(
         self, session: Session, qname: str, roles: Collection[str] | None = None
     ) -> None:
-        jobs = dns_jobs(session, qname, roles)
-        self._early: list[DnsQuery | None] = [None] * len(jobs)
-        self._ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._tasks: list[asyncio.Task[DnsQuery]] = []
+        loop = asyncio.get_running_loop()
+        self._ready: asyncio.Future[None] = loop.create_future()
+        self._all_done: asyncio.Future[None] | None = None
+        self._open = 0  # submitted queries not yet over
         self._left = 0
-        for i, (role, start) in enumerate(jobs):
-            if role == "injection":  # never picks an address: nobody waits for it early
+        submit = None
+        hold_on = min(session.config.hold_on, session.config.timeout)
+        mux_submit = {role: session.submit_for(role) for role in ("system", "injection")}
+        if any(mux_submit.values()):
+
+            def submit(
+                index: int, role: DnsRole, server: Server, t: float, qtype: QType,
+                wire: bytes | None,
+            ) -> Any:
+                start = mux_submit["injection" if role == "injection" else "system"]
+                if start is None:
+                    return None
+                handle = start(server, qname, qtype, role, timeout=t,
+                               hold_on=min(hold_on, t), query_wire=wire)
+                if handle is None:
+                    return None
+                self._open += 1
+                if role != "injection":  # never picks an address: nobody waits for it early
+                    self._left += 1
+                    handle.on_answer = functools.partial(self._answered, index)
+                handle.on_done = functools.partial(self._submitted_done, index, handle)
+                if handle.done.done():  # failed at once (the send): report it once set up
+                    loop.call_soon(handle.on_done)
+                return handle
+
+        jobs = dns_jobs(session, qname, roles, submit=submit)
+        self._early: list[DnsQuery | None] = [None] * len(jobs)
+        self._tasks: list[Any] = []
+        for i, job in enumerate(jobs):
+            if not isinstance(job, tuple):  # a submitted query
+                self._tasks.append(job)
+                continue
+            role, start = job
+            if role == "injection":
                 self._tasks.append(asyncio.ensure_future(start(None)))
                 continue
             self._left += 1
@@ -158,6 +205,13 @@ class SiteDns:
             ok = not task.cancelled() and task.exception() is None
             self._answered(index, task.result() if ok else None)
 
+    def _submitted_done(self, index: int, handle: Any) -> None:
+        if self._early[index] is None and handle.role != "injection":
+            self._answered(index, handle.result())
+        self._open -= 1
+        if not self._open and self._all_done is not None and not self._all_done.done():
+            self._all_done.set_result(None)
+
     async def answers(self) -> list[DnsQuery]:
         """The queries that pick addresses, as they stood when their answer was accepted."""
         await asyncio.shield(self._ready)
@@ -165,13 +219,24 @@ class SiteDns:
 
     async def finish(self) -> list[DnsQuery]:
         """Every query in full (hold-on windows and the injection probe done), in job order."""
-        return list(await asyncio.gather(*self._tasks))
+        if self._open:
+            self._all_done = asyncio.get_running_loop().create_future()
+            await self._all_done
+        tasks = [t for t in self._tasks if isinstance(t, asyncio.Future)]
+        if tasks:
+            await asyncio.gather(*tasks)
+        return [t.result() for t in self._tasks]
 
     def abort(self) -> list[DnsQuery]:
         """Cancel what still runs; the queries that completed, in job order."""
         done: list[DnsQuery] = []
         for task in self._tasks:
-            if not task.done():
+            if not isinstance(task, asyncio.Future):  # a submitted query
+                if task.done.done():
+                    done.append(task.result())
+                else:
+                    task.cancel()
+            elif not task.done():
                 task.cancel()
             elif not task.cancelled() and task.exception() is None:
                 done.append(task.result())

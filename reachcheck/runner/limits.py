@@ -78,6 +78,11 @@ class RateLimiter:
         self._tolerance = (max(1.0, burst) - 1.0) * self._interval
         self._tat: dict[Hashable, float] = {}
 
+    @property
+    def unlimited(self) -> bool:
+        """No rate set: `reserve` always returns 0."""
+        return self._rate is None
+
     def reserve(self, key: Hashable) -> float:
         """Reserve the next slot for `key`; return how long to wait for it (seconds)."""
         if self._rate is None:

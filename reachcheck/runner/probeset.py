@@ -96,7 +96,7 @@ class ProbeSet:
 
 def default_probes() -> ProbeSet:
     """The real probes (reachcheck.probes.*)."""
-    from reachcheck.probes import dns_doh, dns_udp, http, tcp, tls
+    from reachcheck.probes import dns_udp, tcp, tls
 
     build_query: Callable[[str, str], bytes] | None = None
     try:
@@ -107,9 +107,13 @@ def default_probes() -> ProbeSet:
         pass
 
     def make_doh(server: DohServer, contexts: Any, config: Config) -> DohLike:
+        from reachcheck.probes import dns_doh  # h11/h2: loaded only by runs with a DoH control
+
         return dns_doh.DohClient(server.url, server.bootstrap, contexts.verified, config.timeout)
 
     def make_http(contexts: Any, config: Config) -> HttpLike:
+        from reachcheck.probes import http  # httpx: loaded only by runs that fetch pages
+
         return http.HttpProber(
             contexts,
             timeout=config.timeout,

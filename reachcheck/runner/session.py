@@ -139,6 +139,11 @@ class Session:
             self.mux = probes.make_mux(cfg, MUX_OUTSTANDING)
             if cfg.injection_probe is not None:
                 self.injection_mux = probes.make_mux(cfg, INJECTION_MUX_OUTSTANDING)
+            # Open the shared sockets now: `submit` (no task per query) needs them.
+            if self.mux is not None and hasattr(self.mux, "open"):
+                await self.mux.open([*self.system, *cfg.resolvers])
+            if self.injection_mux is not None and hasattr(self.injection_mux, "open"):
+                await self.injection_mux.open([cfg.injection_probe])
         needs_tls = bool(cfg.doh) or not self.dns_only
         if needs_tls:
             self.contexts = probes.make_contexts(cfg.ca_bundle)
@@ -182,6 +187,15 @@ class Session:
         mux = self.injection_mux if role == "injection" else None
         mux = mux if mux is not None else self.mux
         return cast(QueryUdp, mux.query) if mux is not None else self.probes.query_udp
+
+    def submit_for(self, role: str) -> Any:
+        """The mux's `submit` for a resolver of `role` (a query without a task of its own), or
+        None where queries must go through `udp_for` (no mux, or a per-resolver rate)."""
+        if not self.rate.unlimited:
+            return None
+        mux = self.injection_mux if role == "injection" else None
+        mux = mux if mux is not None else self.mux
+        return getattr(mux, "submit", None)
 
     def clock_ms(self) -> float:
         """Milliseconds since the run started (the `started_ms` clock of handshakes)."""

@@ -84,7 +84,10 @@ async def _https(
     session: Session, target: Target, rec: Recorder, addresses: list[str], sources: Sources
 ) -> None:
     port = target.port
-    benign = await asyncio.gather(*(_benign(session, a, port) for a in addresses))
+    if len(addresses) == 1:  # the common case: no gather (and no task) for one address
+        benign = [await _benign(session, addresses[0], port)]
+    else:
+        benign = await asyncio.gather(*(_benign(session, a, port) for a in addresses))
     ok_benign: set[str] = set()
     live: list[str] = []
     for address, (tcp, hs) in zip(addresses, benign, strict=True):
@@ -113,6 +116,9 @@ async def _https(
         await _target_handshake(session, target, rec, primary)
         return None
 
+    if not others and fallback is None:  # the common case: one job, run it in this task
+        await first()
+        return
     first_task = asyncio.ensure_future(first())
 
     async def second(address: str) -> None:

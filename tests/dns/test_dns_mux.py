@@ -162,3 +162,44 @@ async def test_on_answer_hands_out_the_accepted_answer_early(server: FakeDnsServ
     (first,) = early  # the quiet query never answered
     assert first.accepted == 0 and first.answer == query.answer and len(first.responses) == 1
     assert len(query.responses) == 2 and quiet.error == "timeout"
+
+
+async def test_submit_matches_query(server: FakeDnsServer) -> None:
+    """The task-free path gives the same observations as `query` (answers, injection, quiet
+    timeouts) and calls its hooks once each."""
+    names = ["ok.test", "nx.test", "inject.test", "quiet.test", "wrongid.test", "garbage.test"]
+    kw = {"timeout": 0.6, "hold_on": 0.2}
+    async with UdpDnsMux(sockets=2, max_outstanding=2) as mux:
+        assert mux.submit(server.address, "ok.test", "A", "probe", **kw) is None  # not open
+        await mux.open([server.address])
+        handles = [mux.submit(server.address, n, "A", "probe", **kw) for n in names]
+        answered: list[str] = []
+        ended: list[str] = []
+        for name, h in zip(names, handles, strict=True):
+            assert h is not None
+            h.on_answer = lambda q, name=name: answered.append(name)
+            h.on_done = lambda name=name: ended.append(name)
+        await asyncio.gather(*(h.done for h in handles if h is not None))
+        fast = [h.result() for h in handles if h is not None]
+        slow = await asyncio.gather(*(mux.query(server.address, n, "A", "probe", **kw)
+                                      for n in names))
+    strip = [(q.error, q.accepted, [(r.rcode, r.addresses) for r in q.responses]) for q in fast]
+    assert strip == [
+        (q.error, q.accepted, [(r.rcode, r.addresses) for r in q.responses]) for q in slow
+    ]
+    assert sorted(ended) == sorted(names)
+    assert sorted(answered) == sorted(n for n, q in zip(names, fast, strict=True)
+                                      if q.accepted is not None)
+    assert fast[3].error == "timeout" and len(fast[2].responses) == 2
+
+
+async def test_injection_role_is_not_retransmitted(server: FakeDnsServer) -> None:
+    async with UdpDnsMux() as mux:
+        await mux.open([server.address])
+        probe = mux.submit(server.address, "quiet.test", "A", "probe", timeout=0.3, hold_on=0.1)
+        inj = mux.submit(server.address, "quiet.test", "A", "injection", timeout=0.3,
+                         hold_on=0.1)
+        assert probe is not None and inj is not None
+        await asyncio.gather(probe.done, inj.done)
+    assert len(probe.exchange.ids) == 2 and len(inj.exchange.ids) == 1
+    assert probe.result().error == inj.result().error == "timeout"

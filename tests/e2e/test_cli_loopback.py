@@ -254,3 +254,22 @@ def test_blockpage_header_repeated(world: World, workdir: Path) -> None:
     (result,) = load_document(out)["results"]
     assert "olfeo" in result["http"][0]["headers"].get("server", "").lower()
     assert "http.blockpage" in kinds(result), result["anomalies"]
+
+
+@pytest.mark.parametrize("uvloop", ["1", "0"])
+def test_dns_only_survey(world: World, workdir: Path, uvloop: str,
+                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """--only dns (the mux's task-free path, with uvloop when installed and without): the
+    DoH control is the yardstick, so a clean name is accessible and injection is caught."""
+    monkeypatch.setenv("REACHCHECK_UVLOOP", uvloop)
+    out = workdir / "dns.json"
+    proc = run(["check", *world.args(), "--only", "dns", "--json", str(out),
+                "ok.test", "inject.test", "nx.test"], workdir)
+    assert_clean_stderr(proc.stderr)
+    doc = load_document(out)
+    got = {r["domain"]: r for r in doc["results"]}
+    assert got["ok.test"]["verdict"] == "accessible", got["ok.test"]["reason"]
+    assert got["inject.test"]["verdict"] == "dns_blocked", got["inject.test"]["reason"]
+    assert got["nx.test"]["verdict"] == "dns_blocked", got["nx.test"]["reason"]
+    roles = {q["role"] for q in got["ok.test"]["dns"]}
+    assert roles == {"system", "injection", "control"}, roles

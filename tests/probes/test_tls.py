@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import ssl
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -171,3 +172,32 @@ def test_cert_info_formats_rfc4514() -> None:
     assert info.subject == "CN=site.test,O=Acme\\, Inc,C=US"
     assert info.sans == ("site.test", "127.0.0.1")
     assert info.not_before == "2024-01-01T00:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Jan  1 00:00:00 2024 GMT", "Dec 31 23:59:59 9999 GMT", "Feb 29 12:00:00 2024 GMT",
+     "Feb 29 12:00:00 2023 GMT", "Jun 30 23:59:60 2015 GMT", "Jun  1 24:00:00 2030 GMT",
+     "jun  1 12:00:00 2030 GMT", "Jun 01 12:00:00 2030 GMT", "Foo  1 12:00:00 2030 GMT",
+     "Jun  1 12:00:00 0999 GMT", "Jun  1 12:00:00 2030 UTC", "garbage", ""],
+)
+def test_cert_time_fast_path_matches_the_stdlib(value: str) -> None:
+    from reachcheck.probes import tls
+
+    expected: str | None
+    try:
+        ts = ssl.cert_time_to_seconds(value)
+        expected = dt.datetime.fromtimestamp(ts, dt.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    except (ValueError, OverflowError, OSError):
+        expected = None
+    assert tls._rfc3339(value) == expected
+
+
+async def test_repeated_certificate_is_parsed_once(fake_server: FakeFactory,
+                                                   contexts: TlsContexts) -> None:
+    srv = fake_server(tls_mode="ok")
+    _, first = await _handshake(srv, contexts, kind="benign")
+    _, second = await _handshake(srv, contexts, kind="target")
+    assert first.cert is not None and first.cert is second.cert  # cached by DER sha256
