@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reachcheck.probes.dns_udp import UdpDnsMux  # noqa: E402
+from reachcheck.probes.dns_mux import UdpDnsMux  # noqa: E402
 from reachcheck.probes.dns_wire import build_query  # noqa: E402
 
 

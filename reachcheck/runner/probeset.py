@@ -96,7 +96,7 @@ class ProbeSet:
 
 def default_probes() -> ProbeSet:
     """The real probes (reachcheck.probes.*)."""
-    from reachcheck.probes import dns_udp, tcp, tls
+    from reachcheck.probes import dns_mux, dns_udp, tcp, tls
 
     build_query: Callable[[str, str], bytes] | None = None
     try:
@@ -121,8 +121,6 @@ def default_probes() -> ProbeSet:
             max_redirects=config.max_redirects,
         )
 
-    mux_cls = getattr(dns_udp, "UdpDnsMux", None)
-
     return ProbeSet(
         query_udp=dns_udp.query_udp,
         tcp_connect=tcp.tcp_connect,
@@ -133,9 +131,7 @@ def default_probes() -> ProbeSet:
         make_http=make_http,
         build_query=build_query,
         # The runner paces queries per resolver itself (config.rate), so the mux does not.
-        make_mux=(
-            (lambda config, outstanding: mux_cls(rate=None, max_outstanding=outstanding))
-            if mux_cls is not None
-            else None
+        make_mux=lambda config, outstanding: dns_mux.UdpDnsMux(
+            rate=None, max_outstanding=outstanding
         ),
     )

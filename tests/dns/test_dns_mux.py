@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reachcheck.probes.dns_udp import MAX_RESPONSES, UdpDnsMux
+from reachcheck.probes.dns_mux import UdpDnsMux
+from reachcheck.probes.dns_udp import MAX_RESPONSES
 from tests.fakes.dns_server import FakeDnsServer, Rule
 
 RULES = {
