@@ -37,6 +37,7 @@ from reachcheck.output import (
     settings_dict,
 )
 from reachcheck.output.table import Row, summary_line
+from reachcheck.runner.progress import ProgressDisplay
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -411,10 +412,10 @@ class _Sink:
     """Receives results from the runner: writes outputs, keeps counts and table rows."""
 
     def __init__(self, json_writer: JsonWriter | None, jsonl_writer: JsonlWriter | None,
-                 keep: bool, advance: Callable[[], None]) -> None:
+                 keep: bool, progress: ProgressDisplay, total: int) -> None:
         self.json_writer, self.jsonl_writer = json_writer, jsonl_writer
         self.keep = keep
-        self.advance = advance
+        self.progress, self.total = progress, total
         # Table rows by the target's position in the input (results arrive in completion
         # order; the table lists them as given). Rows, not results: memory stays small.
         self.rows: dict[int, Row] = {}
@@ -441,7 +442,7 @@ class _Sink:
         if self.keep:
             position = self.order.pop(result.target, len(self.order) + len(self.rows))
             self.rows[position] = Row.of(result)
-        self.advance()
+        self.progress.update(sum(self.counts.values()), self.total, self.counts)
 
     def numbered(self, targets: Iterable[Target]) -> Iterator[Target]:
         """Pass `targets` through, noting each one's input position for the table."""
@@ -519,8 +520,9 @@ def _run_check(targets: Iterable[Target], total: int, config: Config, json_path:
         if json_writer:
             json_writer.abort()
         raise InputError(f"cannot write output: {exc}") from None
-    with _progress(total, quiet) as advance:
-        sink = _Sink(json_writer, jsonl_writer, show_table, advance)
+    # Sites done/total, rate, verdict counts so far and ETA on stderr, only on a terminal.
+    with ProgressDisplay(total, enabled=not quiet) as progress:
+        sink = _Sink(json_writer, jsonl_writer, show_table, progress, total)
         summary: Summary
         try:
             with asyncio.Runner(loop_factory=_loop_factory(config)) as runner:
@@ -563,21 +565,6 @@ def _run_check(targets: Iterable[Target], total: int, config: Config, json_path:
 def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
     """Counts in canonical verdict order, zero entries dropped."""
     return {v: counts[v] for v in VERDICTS if counts.get(v)}
-
-
-@contextlib.contextmanager
-def _progress(total: int, quiet: bool) -> Iterator[Callable[[], None]]:
-    """A progress bar on stderr when it is a terminal; yields the 'one more done' callback."""
-    if quiet or not _isatty(sys.stderr):
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    progress = Progress("checking", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=Console(stderr=True), transient=True)
-    task = progress.add_task("sites", total=total)
-    with progress:
-        yield lambda: progress.advance(task)
 
 
 def _console(color: bool | None) -> Console:
