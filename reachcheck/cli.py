@@ -1,4 +1,6 @@
-"""The `reachcheck` command line: options -> Config, targets -> runner, results -> outputs.
+"""The `reachcheck` command line: options -> Config, sites -> targets, summary -> exit code.
+
+Running the check itself (writers, progress, signals, the event loop) is `reachcheck.execute`.
 
 Nothing here measures or judges. Every expected failure (bad option, bad sites file, an output
 path that cannot be written) becomes one line on stderr and exit code 2, before any output file
@@ -7,25 +9,22 @@ is touched. Data goes to stdout, everything else to stderr, so `--jsonl - | jq` 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import ipaddress
 import os
-import signal
 import sys
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
-from typing import Any, NoReturn, Protocol
+from typing import Any, NoReturn
 
 import click
 from click.core import ParameterSource
-from rich.console import Console
 
 from reachcheck import __version__, options
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
-from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult, Target
+from reachcheck.execute import Summary, console, run_check
+from reachcheck.model import BLOCKED_VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
     JsonWriter,
@@ -34,10 +33,7 @@ from reachcheck.output import (
     count_verdicts,
     load_run,
     render_table,
-    settings_dict,
 )
-from reachcheck.output.table import Row, summary_line
-from reachcheck.runner.progress import ProgressDisplay
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -51,19 +47,6 @@ Exit codes:
   2    usage or input error (nothing was written)
   3    nothing blocked, but some results inconclusive
   130  interrupted (partial results written, marked "interrupted": true)"""
-
-
-class Summary(Protocol):
-    """What `exit_code` needs from the runner's RunSummary (read-only)."""
-
-    @property
-    def counts(self) -> Mapping[str, int]: ...
-
-    @property
-    def interrupted(self) -> bool: ...
-
-    @property
-    def network_down(self) -> bool: ...
 
 
 def exit_code(summary: Summary) -> int:
@@ -309,8 +292,9 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
     _check_output_paths(json_path, jsonl_path)
     target_iter, total = _collect_targets(targets, sites_path, strict, quiet)
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
-    return _run_check(target_iter, total, config, json_path, jsonl_path, show_table,
-                      color, quiet)
+    summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
+                        color, quiet)
+    return exit_code(summary)
 
 
 def _isatty(stream: Any) -> bool:
@@ -405,175 +389,6 @@ def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
                    f"{'s' if duplicates != 1 else ''}", err=True)
 
 
-# ---------------------------------------------------------------------------------- the run
-
-
-class _Sink:
-    """Receives results from the runner: writes outputs, keeps counts and table rows."""
-
-    def __init__(self, json_writer: JsonWriter | None, jsonl_writer: JsonlWriter | None,
-                 keep: bool, progress: ProgressDisplay, total: int) -> None:
-        self.json_writer, self.jsonl_writer = json_writer, jsonl_writer
-        self.keep = keep
-        self.progress, self.total = progress, total
-        # Table rows by the target's position in the input (results arrive in completion
-        # order; the table lists them as given). Rows, not results: memory stays small.
-        self.rows: dict[int, Row] = {}
-        self.order: dict[str, int] = {}
-        self.counts: Counter[str] = Counter()
-        self.failure: OSError | None = None
-        self.stop: asyncio.Event | None = None
-
-    def on_result(self, result: SiteResult) -> None:
-        if self.failure is not None:
-            return
-        try:
-            if self.json_writer:
-                self.json_writer.write(result)
-            if self.jsonl_writer:
-                self.jsonl_writer.write(result)
-        except OSError as exc:
-            # Out of disk, a closed pipe: stop the run rather than measure into the void.
-            self.failure = exc
-            if self.stop is not None:
-                self.stop.set()
-            return
-        self.counts[result.verdict] += 1
-        if self.keep:
-            position = self.order.pop(result.target, len(self.order) + len(self.rows))
-            self.rows[position] = Row.of(result)
-        self.progress.update(sum(self.counts.values()), self.total, self.counts)
-
-    def numbered(self, targets: Iterable[Target]) -> Iterator[Target]:
-        """Pass `targets` through, noting each one's input position for the table."""
-        for target in targets:
-            if self.keep:
-                self.order.setdefault(target.given, len(self.order) + len(self.rows))
-            yield target
-
-    @property
-    def results(self) -> list[Row]:
-        """The table rows in input order."""
-        return [self.rows[k] for k in sorted(self.rows)]
-
-
-def _on_progress(*args: object, **kwargs: object) -> None:
-    """Accepts the runner's progress events; the bar advances per result instead."""
-
-
-async def _run_async(targets: Iterable[Target], config: Config, sink: _Sink) -> Any:
-    from reachcheck import runner  # lazy: the probes stack is heavy and not needed for --help
-
-    stop = asyncio.Event()
-    sink.stop = stop
-    loop = asyncio.get_running_loop()
-
-    def first_signal(signum: int) -> None:
-        # First Ctrl-C (or SIGTERM): finish gracefully with partial output. Removing the
-        # handler brings back the default, so a second one stops at once.
-        stop.set()
-        loop.remove_signal_handler(signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(signum, first_signal, signum)
-    try:
-        return await runner.run(targets, config, on_result=sink.on_result,
-                                on_progress=_on_progress, stop=stop)
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.remove_signal_handler(signum)
-
-
-class _Interrupted:
-    """Stands in for a RunSummary when a second Ctrl-C cut the run short."""
-
-    def __init__(self, counts: Mapping[str, int]) -> None:
-        self.counts, self.interrupted, self.network_down = dict(counts), True, False
-
-
-def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop's event loop for DNS-only runs when it is installed (the `fast` extra): it
-    halves the loop's own cost per query. Full checks keep asyncio's loop (their TLS probes
-    rely on its SSL transport). REACHCHECK_UVLOOP=0 turns it off."""
-    if os.environ.get("REACHCHECK_UVLOOP", "1") == "0" or {"tcp", "tls", "http"} & config.stages:
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
-    return factory
-
-
-def _run_check(targets: Iterable[Target], total: int, config: Config, json_path: str | None,
-               jsonl_path: str | None, show_table: bool, color: bool | None,
-               quiet: bool) -> int:
-    json_writer = jsonl_writer = None
-    try:
-        if json_path:
-            json_writer = JsonWriter(json_path, settings_dict(config))
-        if jsonl_path:
-            jsonl_writer = JsonlWriter(jsonl_path)
-    except OSError as exc:
-        if json_writer:
-            json_writer.abort()
-        raise InputError(f"cannot write output: {exc}") from None
-    # Sites done/total, rate, verdict counts so far and ETA on stderr, only on a terminal.
-    with ProgressDisplay(total, enabled=not quiet) as progress:
-        sink = _Sink(json_writer, jsonl_writer, show_table, progress, total)
-        summary: Summary
-        try:
-            with asyncio.Runner(loop_factory=_loop_factory(config)) as runner:
-                summary = runner.run(_run_async(sink.numbered(targets), config, sink))
-        except KeyboardInterrupt:
-            summary = _Interrupted(sink.counts)
-        except BaseException:
-            if json_writer:
-                json_writer.abort()  # never replace a good file with a broken run
-            if jsonl_writer:
-                jsonl_writer.close()
-            raise
-    counts = _ordered(sink.counts)
-    if sink.failure is not None:
-        if json_writer:
-            json_writer.abort()
-        with contextlib.suppress(OSError):
-            if jsonl_writer:
-                jsonl_writer.close()
-        raise sink.failure
-    try:
-        if json_writer:
-            json_writer.close(counts, interrupted=summary.interrupted)
-        if jsonl_writer:
-            jsonl_writer.close()
-    except OSError as exc:
-        raise InputError(f"cannot write output: {exc}") from None
-    if show_table:
-        render_table(sink.results, _console(color), counts)
-    elif not quiet:
-        Console(stderr=True, highlight=False).print(summary_line(counts))
-    if summary.network_down:
-        click.echo("reachcheck: the local network looks down (nothing answered, not even the "
-                   "control); results are inconclusive", err=True)
-    if summary.interrupted:
-        click.echo("reachcheck: interrupted; partial results written", err=True)
-    return exit_code(summary)
-
-
-def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
-    """Counts in canonical verdict order, zero entries dropped."""
-    return {v: counts[v] for v in VERDICTS if counts.get(v)}
-
-
-def _console(color: bool | None) -> Console:
-    """The stdout console: --color forces ANSI colour, --no-color removes it."""
-    if color is None:
-        return Console(highlight=False)
-    return Console(highlight=False, force_terminal=color or None, no_color=not color)
-
-
 # ---------------------------------------------------------------------------------- report
 
 
@@ -630,7 +445,7 @@ def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...]
     except OSError as exc:
         raise InputError(f"cannot write output: {exc}") from None
     if not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path)):
-        render_table(results, _console(color), counts)
+        render_table(results, console(color), counts)
     if interrupted and not quiet:
         click.echo("reachcheck: note: a saved run was interrupted; it is incomplete", err=True)
     return exit_code(_Report(counts))

@@ -1,0 +1,211 @@
+"""Running a check for the command line: output writers, progress, signals, the event loop.
+
+`run_check` opens the JSON/JSONL writers, runs `reachcheck.runner.run` with SIGINT/SIGTERM
+turned into a graceful stop (a second signal stops at once), streams every result to the
+writers, the progress display and the table rows as it arrives, then closes the outputs
+(atomically for JSON) and prints the table. Exit codes are the CLI's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Protocol
+
+import click
+from rich.console import Console
+
+from reachcheck.config import Config
+from reachcheck.model import VERDICTS, SiteResult, Target
+from reachcheck.output import JsonlWriter, JsonWriter, render_table, settings_dict
+from reachcheck.output.table import Row, summary_line
+from reachcheck.runner.progress import ProgressDisplay
+
+
+class Summary(Protocol):
+    """What `exit_code` needs from the runner's RunSummary (read-only)."""
+
+    @property
+    def counts(self) -> Mapping[str, int]: ...
+
+    @property
+    def interrupted(self) -> bool: ...
+
+    @property
+    def network_down(self) -> bool: ...
+
+
+
+
+class _Sink:
+    """Receives results from the runner: writes outputs, keeps counts and table rows."""
+
+    def __init__(self, json_writer: JsonWriter | None, jsonl_writer: JsonlWriter | None,
+                 keep: bool, progress: ProgressDisplay, total: int) -> None:
+        self.json_writer, self.jsonl_writer = json_writer, jsonl_writer
+        self.keep = keep
+        self.progress, self.total = progress, total
+        # Table rows by the target's position in the input (results arrive in completion
+        # order; the table lists them as given). Rows, not results: memory stays small.
+        self.rows: dict[int, Row] = {}
+        self.order: dict[str, int] = {}
+        self.counts: Counter[str] = Counter()
+        self.failure: OSError | None = None
+        self.stop: asyncio.Event | None = None
+
+    def on_result(self, result: SiteResult) -> None:
+        if self.failure is not None:
+            return
+        try:
+            if self.json_writer:
+                self.json_writer.write(result)
+            if self.jsonl_writer:
+                self.jsonl_writer.write(result)
+        except OSError as exc:
+            # Out of disk, a closed pipe: stop the run rather than measure into the void.
+            self.failure = exc
+            if self.stop is not None:
+                self.stop.set()
+            return
+        self.counts[result.verdict] += 1
+        if self.keep:
+            position = self.order.pop(result.target, len(self.order) + len(self.rows))
+            self.rows[position] = Row.of(result)
+        self.progress.update(sum(self.counts.values()), self.total, self.counts)
+
+    def numbered(self, targets: Iterable[Target]) -> Iterator[Target]:
+        """Pass `targets` through, noting each one's input position for the table."""
+        for target in targets:
+            if self.keep:
+                self.order.setdefault(target.given, len(self.order) + len(self.rows))
+            yield target
+
+    @property
+    def results(self) -> list[Row]:
+        """The table rows in input order."""
+        return [self.rows[k] for k in sorted(self.rows)]
+
+
+def _on_progress(*args: object, **kwargs: object) -> None:
+    """Accepts the runner's progress events; the bar advances per result instead."""
+
+
+async def _run_async(targets: Iterable[Target], config: Config, sink: _Sink) -> Any:
+    from reachcheck import runner  # lazy: the probes stack is heavy and not needed for --help
+
+    stop = asyncio.Event()
+    sink.stop = stop
+    loop = asyncio.get_running_loop()
+
+    def first_signal(signum: int) -> None:
+        # First Ctrl-C (or SIGTERM): finish gracefully with partial output. Removing the
+        # handler brings back the default, so a second one stops at once.
+        stop.set()
+        loop.remove_signal_handler(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, first_signal, signum)
+    try:
+        return await runner.run(targets, config, on_result=sink.on_result,
+                                on_progress=_on_progress, stop=stop)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(signum)
+
+
+class _Interrupted:
+    """Stands in for a RunSummary when a second Ctrl-C cut the run short."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        self.counts, self.interrupted, self.network_down = dict(counts), True, False
+
+
+def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop for DNS-only runs when it is installed (the `fast` extra): it
+    halves the loop's own cost per query. Full checks keep asyncio's loop (their TLS probes
+    rely on its SSL transport). REACHCHECK_UVLOOP=0 turns it off."""
+    if os.environ.get("REACHCHECK_UVLOOP", "1") == "0" or {"tcp", "tls", "http"} & config.stages:
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_check(targets: Iterable[Target], total: int, config: Config, json_path: str | None,
+              jsonl_path: str | None, show_table: bool, color: bool | None,
+              quiet: bool) -> Summary:
+    """Run the check, streaming results to the outputs; print the table and notes at the end.
+
+    Output files are opened before the run and replaced only when it ends; a failure to write
+    them raises OSError (the CLI turns it into one line and exit code 2)."""
+    json_writer = jsonl_writer = None
+    try:
+        if json_path:
+            json_writer = JsonWriter(json_path, settings_dict(config))
+        if jsonl_path:
+            jsonl_writer = JsonlWriter(jsonl_path)
+    except OSError as exc:
+        if json_writer:
+            json_writer.abort()
+        raise OSError(f"cannot write output: {exc}") from None
+    # Sites done/total, rate, verdict counts so far and ETA on stderr, only on a terminal.
+    with ProgressDisplay(total, enabled=not quiet) as progress:
+        sink = _Sink(json_writer, jsonl_writer, show_table, progress, total)
+        summary: Summary
+        try:
+            with asyncio.Runner(loop_factory=_loop_factory(config)) as runner:
+                summary = runner.run(_run_async(sink.numbered(targets), config, sink))
+        except KeyboardInterrupt:
+            summary = _Interrupted(sink.counts)
+        except BaseException:
+            if json_writer:
+                json_writer.abort()  # never replace a good file with a broken run
+            if jsonl_writer:
+                jsonl_writer.close()
+            raise
+    counts = _ordered(sink.counts)
+    if sink.failure is not None:
+        if json_writer:
+            json_writer.abort()
+        with contextlib.suppress(OSError):
+            if jsonl_writer:
+                jsonl_writer.close()
+        raise sink.failure
+    try:
+        if json_writer:
+            json_writer.close(counts, interrupted=summary.interrupted)
+        if jsonl_writer:
+            jsonl_writer.close()
+    except OSError as exc:
+        raise OSError(f"cannot write output: {exc}") from None
+    if show_table:
+        render_table(sink.results, console(color), counts)
+    elif not quiet:
+        Console(stderr=True, highlight=False).print(summary_line(counts))
+    if summary.network_down:
+        click.echo("reachcheck: the local network looks down (nothing answered, not even the "
+                   "control); results are inconclusive", err=True)
+    if summary.interrupted:
+        click.echo("reachcheck: interrupted; partial results written", err=True)
+    return summary
+
+
+def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
+    """Counts in canonical verdict order, zero entries dropped."""
+    return {v: counts[v] for v in VERDICTS if counts.get(v)}
+
+
+def console(color: bool | None) -> Console:
+    """The stdout console: --color forces ANSI colour, --no-color removes it."""
+    if color is None:
+        return Console(highlight=False)
+    return Console(highlight=False, force_terminal=color or None, no_color=not color)
