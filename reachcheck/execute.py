@@ -90,10 +90,6 @@ class _Sink:
         return [self.rows[k] for k in sorted(self.rows)]
 
 
-def _on_progress(*args: object, **kwargs: object) -> None:
-    """Accepts the runner's progress events; the bar advances per result instead."""
-
-
 async def _run_async(targets: Iterable[Target], config: Config, sink: _Sink) -> Any:
     from reachcheck import runner  # lazy: the probes stack is heavy and not needed for --help
 
@@ -111,8 +107,8 @@ async def _run_async(targets: Iterable[Target], config: Config, sink: _Sink) -> 
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.add_signal_handler(signum, first_signal, signum)
     try:
-        return await runner.run(targets, config, on_result=sink.on_result,
-                                on_progress=_on_progress, stop=stop)
+        # The progress display advances from on_result (it needs the verdicts anyway).
+        return await runner.run(targets, config, on_result=sink.on_result, stop=stop)
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

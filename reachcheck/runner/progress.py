@@ -5,7 +5,6 @@ stdout carries the data (`--jsonl - | jq` must always work), so progress never t
 
 from __future__ import annotations
 
-import sys
 from types import TracebackType
 
 from rich.console import Console
@@ -97,7 +96,3 @@ class ProgressDisplay:
             counts=format_counts(counts),
         )
 
-
-def stderr_is_tty() -> bool:
-    """Whether stderr is an interactive terminal (the CLI may use it for other decisions)."""
-    return sys.stderr.isatty()
