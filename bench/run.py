@@ -286,6 +286,7 @@ class BenchLab:
             "--benign-sni", BENIGN_SNI,
             "--ca-bundle", str(self.ca_pem),
             "--public-range", PUBLIC_RANGE,
+            "--no-history",  # measure the check, not the user's history store
         ]
 
 

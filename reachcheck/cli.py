@@ -34,6 +34,7 @@ from reachcheck.output import (
     load_run,
     render_table,
 )
+from reachcheck.runinfo import LabelError, parse_label
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -155,6 +156,13 @@ def parse_public_range(text: str) -> str:
             f"{shown!r} is not an IP network (CIDR, e.g. 198.18.0.0/15)") from None
 
 
+def _parse_label(text: str) -> str:
+    try:
+        return parse_label(text)
+    except LabelError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def _public_ranges_cb(ctx: click.Context, param: click.Parameter,
                       value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parse_public_range(v) for v in value or ()))
@@ -252,6 +260,12 @@ def cli() -> None:
 @click.option("--control-token-file", metavar="FILE", callback=_cb(options.read_token_file),
               help="File holding the control server's access token. [default: none]")
 @public_range_option
+@click.option("--label", metavar="TEXT", callback=_cb(_parse_label),
+              help="Name this vantage point (a city, an ISP); stored on every result and in "
+                   "the history. [default: none]")
+@click.option("--no-history", is_flag=True,
+              help="Do not keep this run in the history store ($XDG_DATA_HOME/reachcheck/). "
+                   "[default: keep it]")
 @json_option
 @jsonl_option
 @color_option
@@ -263,8 +277,9 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           ca_bundle: str | None, timeout: float, hold_on: float, concurrency: int,
           rate: float | None, stages: frozenset[str] | None, no_ipv6: bool,
           control: str | None, control_token_file: str | None,
-          public_ranges: tuple[str, ...], json_path: str | None,
-          jsonl_path: str | None, color: bool | None, quiet: bool) -> int:
+          public_ranges: tuple[str, ...], label: str | None, no_history: bool,
+          json_path: str | None, jsonl_path: str | None, color: bool | None,
+          quiet: bool) -> int:
     """Check TARGETs (domains or URLs; a bare domain means https://DOMAIN/)."""
     ctx = click.get_current_context()
     # None means both "not given" and "none": ask click which one it was.
@@ -293,7 +308,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
     target_iter, total = _collect_targets(targets, sites_path, strict, quiet)
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
-                        color, quiet)
+                        color, quiet, label=label, history=not no_history)
     return exit_code(summary)
 
 

@@ -20,9 +20,11 @@ import click
 from rich.console import Console
 
 from reachcheck.config import Config
+from reachcheck.history.recorder import HistoryRecorder
 from reachcheck.model import VERDICTS, SiteResult, Target
 from reachcheck.output import JsonlWriter, JsonWriter, render_table, settings_dict
 from reachcheck.output.table import Row, summary_line
+from reachcheck.runinfo import RunStamp
 from reachcheck.runner.progress import ProgressDisplay
 
 
@@ -56,10 +58,14 @@ class _Sink:
         self.counts: Counter[str] = Counter()
         self.failure: OSError | None = None
         self.stop: asyncio.Event | None = None
+        self.stamp: RunStamp | None = None
+        self.history: HistoryRecorder | None = None
 
     def on_result(self, result: SiteResult) -> None:
         if self.failure is not None:
             return
+        if self.stamp is not None:
+            result = self.stamp.stamp(result)
         try:
             if self.json_writer:
                 self.json_writer.write(result)
@@ -71,6 +77,8 @@ class _Sink:
             if self.stop is not None:
                 self.stop.set()
             return
+        if self.history is not None:
+            self.history.add(result)
         self.counts[result.verdict] += 1
         if self.keep:
             position = self.order.pop(result.target, len(self.order) + len(self.rows))
@@ -138,15 +146,19 @@ def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | N
 
 def run_check(targets: Iterable[Target], total: int, config: Config, json_path: str | None,
               jsonl_path: str | None, show_table: bool, color: bool | None,
-              quiet: bool) -> Summary:
+              quiet: bool, *, label: str | None = None, history: bool = False) -> Summary:
     """Run the check, streaming results to the outputs; print the table and notes at the end.
 
-    Output files are opened before the run and replaced only when it ends; a failure to write
-    them raises OSError (the CLI turns it into one line and exit code 2)."""
+    Every result is stamped with the run's id, its time and vantage (`label`); with `history`
+    each is also committed to the history store as it arrives. Output files are opened before
+    the run and replaced only when it ends; a failure to write them raises OSError (the CLI
+    turns it into one line and exit code 2)."""
     json_writer = jsonl_writer = None
+    stamp = RunStamp.create(config, label)
     try:
         if json_path:
-            json_writer = JsonWriter(json_path, settings_dict(config))
+            json_writer = JsonWriter(json_path, settings_dict(config),
+                                     started_at=stamp.started_at)
         if jsonl_path:
             jsonl_writer = JsonlWriter(jsonl_path)
     except OSError as exc:
@@ -156,6 +168,9 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
     # Sites done/total, rate, verdict counts so far and ETA on stderr, only on a terminal.
     with ProgressDisplay(total, enabled=not quiet) as progress:
         sink = _Sink(json_writer, jsonl_writer, show_table, progress, total)
+        sink.stamp = stamp
+        if history:
+            sink.history = HistoryRecorder.start(stamp, settings_dict(config), _warn)
         summary: Summary
         try:
             with asyncio.Runner(loop_factory=_loop_factory(config)) as runner:
@@ -163,12 +178,16 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
         except KeyboardInterrupt:
             summary = _Interrupted(sink.counts)
         except BaseException:
+            if sink.history:  # the results so far stay in the store, marked partial
+                sink.history.finish(interrupted=True)
             if json_writer:
                 json_writer.abort()  # never replace a good file with a broken run
             if jsonl_writer:
                 jsonl_writer.close()
             raise
     counts = _ordered(sink.counts)
+    if sink.history:
+        sink.history.finish(interrupted=summary.interrupted or sink.failure is not None)
     if sink.failure is not None:
         if json_writer:
             json_writer.abort()
@@ -193,6 +212,10 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
     if summary.interrupted:
         click.echo("reachcheck: interrupted; partial results written", err=True)
     return summary
+
+
+def _warn(message: str) -> None:
+    click.echo(f"reachcheck: warning: {message}", err=True)
 
 
 def _ordered(counts: Mapping[str, int]) -> dict[str, int]:

@@ -246,6 +246,21 @@ class Anomaly:
 
 
 @dataclass(frozen=True, slots=True)
+class Vantage:
+    """Where a result was measured from, so runs from different places can be told apart."""
+
+    label: str | None = None  # the user's name for this vantage point (`check --label`)
+    system_resolvers: tuple[str, ...] = ()  # "udp:IP:PORT" of the system resolver(s) asked
+    resolvers: tuple[str, ...] = ()  # "udp:IP:PORT" of the probe resolvers asked
+    doh: tuple[str, ...] = ()  # DoH control URLs
+    control: str | None = None  # the control server's URL, when one was used
+    # The client's public address and network as an outside view (control server or proxy)
+    # saw them; None when no outside view reported them (the control API does not yet).
+    public_address: str | None = None
+    network: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SiteResult:
     """The judgement on one target, with every observation behind it."""
 
@@ -266,6 +281,11 @@ class SiteResult:
     reachable_with_trusted_dns: bool | None = None
     # The mechanism in words a non-expert understands, for the table.
     summary: str = ""
+    # Runs over time (design section 11): which run this result belongs to, when the site's
+    # measurement finished (RFC 3339 UTC), and from where. None in files written before them.
+    run_id: str | None = None
+    measured_at: str | None = None
+    vantage: Vantage | None = None
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""

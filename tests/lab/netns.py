@@ -451,6 +451,7 @@ class Lab:
             "--public-range", LAB_PUBLIC,
             "--timeout", str(timeout),
             "--hold-on", str(hold_on),
+            "--no-history",  # lab runs must not land in anyone's history store
             *extra,
         ]
 

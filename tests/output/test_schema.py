@@ -30,6 +30,7 @@ DEFS = {
     "http_fetch": model.HttpFetch,
     "http_hop": model.HttpHop,
     "control_measurement": model.ControlMeasurement,
+    "vantage": model.Vantage,
 }
 
 
