@@ -10,6 +10,7 @@ is touched. Data goes to stdout, everything else to stderr, so `--jsonl - | jq` 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import ipaddress
 import os
@@ -23,7 +24,11 @@ from click.core import ParameterSource
 
 from reachcheck import __version__, options
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
+from reachcheck.diff_cli import diff
 from reachcheck.execute import Summary, console, run_check
+from reachcheck.history.cli import history
+from reachcheck.history.refs import RefError, RunLoader
+from reachcheck.history.store import StoreError
 from reachcheck.model import BLOCKED_VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
@@ -31,9 +36,10 @@ from reachcheck.output import (
     RunFileError,
     check_writable,
     count_verdicts,
-    load_run,
     render_table,
 )
+from reachcheck.output.formats import FORMATS, write_format
+from reachcheck.output.timeline import RunInput
 from reachcheck.runinfo import LabelError, parse_label
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
@@ -407,9 +413,15 @@ def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
 # ---------------------------------------------------------------------------------- report
 
 
-@cli.command(epilog=EXIT_CODES_HELP, short_help="Show a saved JSON/JSONL run as the table.")
-@click.argument("files", nargs=-1, required=True, metavar="FILE...",
-                type=click.Path(exists=True, dir_okay=False, readable=True))
+@cli.command(epilog=EXIT_CODES_HELP,
+             short_help="Show saved runs as a table, JSON, JSONL, CSV, Markdown or HTML.")
+@click.argument("files", nargs=-1, required=True, metavar="FILE|ID...")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              help="Output format; html is one self-contained page with charts and, for "
+                   "several runs, each site's verdict over time. [default: table]")
+@click.option("--output", "-o", "output", metavar="FILE",
+              help="Write the --format output to FILE (replaced only when complete). "
+                   "[default: stdout]")
 @click.option("--rejudge", is_flag=True,
               help="Re-run the current analysis on the saved observations instead of showing "
                    "the saved verdicts. [default: off]")
@@ -418,28 +430,34 @@ def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
 @jsonl_option
 @color_option
 @quiet_option
-def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...],
-           json_path: str | None, jsonl_path: str | None, color: bool | None,
-           quiet: bool) -> int:
-    """Show saved runs (JSON or JSONL files) as the table, optionally re-judged or re-exported.
+def report(files: tuple[str, ...], fmt: str, output: str | None, rejudge: bool,
+           public_ranges: tuple[str, ...], json_path: str | None, jsonl_path: str | None,
+           color: bool | None, quiet: bool) -> int:
+    """Show saved runs (JSON or JSONL files, or history ids: see 'reachcheck history list')
+    as a table or another --format, optionally re-judged or re-exported.
 
     --rejudge uses each run's saved --public-range settings unless --public-range is given.
     """
     if public_ranges and not rejudge:
         raise click.UsageError("--public-range needs --rejudge")
     _check_output_paths(json_path, jsonl_path)
+    _check_format_output(fmt, output, json_path, jsonl_path)
     metas: list[dict[str, Any]] = []
     results: list[SiteResult] = []
-    for path in files:
-        try:
-            meta, loaded = load_run(path)
-        except (RunFileError, OSError) as exc:
-            raise InputError(str(exc)) from None
-        metas.append(meta)
-        if rejudge:
-            ranges = public_ranges or _saved_public_ranges(meta, path)
-            loaded = _rejudge(loaded, ranges)
-        results.extend(loaded)
+    inputs: list[RunInput] = []
+    with RunLoader() as loader:
+        for path in files:
+            try:
+                run = loader.load(path)
+                meta, loaded = run.meta, list(run.results)
+            except (RunFileError, OSError, RefError, StoreError) as exc:
+                raise InputError(str(exc)) from None
+            metas.append(meta)
+            if rejudge:
+                ranges = public_ranges or _saved_public_ranges(meta, path)
+                loaded = _rejudge(loaded, ranges)
+            results.extend(loaded)
+            inputs.append(RunInput(run.source, meta, loaded))
     counts = count_verdicts(results)
     interrupted = any(m.get("interrupted") for m in metas)
     first = metas[0] if metas else {}
@@ -457,13 +475,35 @@ def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...]
             with JsonlWriter(jsonl_path) as lines:
                 for r in results:
                     lines.write(r)
+        if fmt != "table" or output:
+            write_format(fmt, inputs, output, console=console(color), counts=counts,
+                         settings=settings, started_at=first.get("started_at"),
+                         interrupted=interrupted)
     except OSError as exc:
         raise InputError(f"cannot write output: {exc}") from None
-    if not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path)):
+    if fmt == "table" and not output and not quiet and (
+            _isatty(sys.stdout) or "-" not in (json_path, jsonl_path)):
         render_table(results, console(color), counts)
     if interrupted and not quiet:
         click.echo("reachcheck: note: a saved run was interrupted; it is incomplete", err=True)
     return exit_code(_Report(counts))
+
+
+def _check_format_output(fmt: str, output: str | None, json_path: str | None,
+                         jsonl_path: str | None) -> None:
+    """Usage errors about --format/--output, and writability, before anything is read."""
+    to_stdout = fmt != "table" and output in (None, "-")
+    if to_stdout and "-" in (json_path, jsonl_path):
+        raise click.UsageError(f"--format {fmt} and --json/--jsonl - cannot both write to "
+                               "stdout (use --output FILE)")
+    if output and output != "-":
+        for flag, path in (("--json", json_path), ("--jsonl", jsonl_path)):
+            if path and path != "-" and os.path.abspath(path) == os.path.abspath(output):
+                raise click.UsageError(f"--output and {flag} must name different files")
+        try:
+            check_writable(output)
+        except OSError as exc:
+            raise InputError(f"cannot write --output {exc}") from None
 
 
 class _Report:
@@ -495,8 +535,11 @@ def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> 
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
         # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
-        out.append(judge(observations, public_ranges=public_ranges) if public_ranges
-                   else judge(observations))
+        judged = (judge(observations, public_ranges=public_ranges) if public_ranges
+                  else judge(observations))
+        # The run, time and vantage are facts of the measurement, not of the judgement.
+        out.append(dataclasses.replace(judged, run_id=r.run_id, measured_at=r.measured_at,
+                                       vantage=r.vantage))
     return out
 
 
@@ -509,6 +552,8 @@ def _add_control() -> None:
 
 
 _add_control()
+cli.add_command(diff)  # reachcheck/diff_cli.py
+cli.add_command(history)  # reachcheck/history/cli.py
 
 
 def main() -> NoReturn:

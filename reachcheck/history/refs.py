@@ -10,29 +10,18 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from reachcheck.history.store import HistoryStore, RunInfo, StoreError
-from reachcheck.model import SiteResult
 from reachcheck.output.jsonout import load_run
+from reachcheck.output.timeline import RunInput
 
 _LAST = re.compile(r"^last(?:~(\d{1,6}))?$")
 MIN_PREFIX = 4
+_FILE_SUFFIXES = (".json", ".jsonl", ".gz", ".txt")
 
 
 class RefError(ValueError):
     """An argument that is neither a readable run file nor a run in the history."""
-
-
-@dataclass
-class LoadedRun:
-    """One saved run: its meta (settings, times, run_id when known), its results, and where
-    it came from (a path or `history:ID`) for messages."""
-
-    source: str
-    meta: dict[str, Any]
-    results: Iterable[SiteResult]
 
 
 def is_history_ref(text: str) -> bool:
@@ -63,25 +52,42 @@ def resolve(store: HistoryStore, ref: str) -> RunInfo:
     return runs[0]
 
 
-def load(refs: Iterable[str], store_path: str | None = None) -> list[LoadedRun]:
-    """Load each file or history run; raises RefError/StoreError/RunFileError/OSError."""
-    out: list[LoadedRun] = []
-    store: HistoryStore | None = None
-    try:
-        for ref in refs:
-            if not is_history_ref(ref):
-                meta, results = load_run(ref)
-                out.append(LoadedRun(ref, meta, results))
-                continue
-            if store is None:
-                try:
-                    store = HistoryStore(store_path, create=False)
-                except StoreError as exc:
-                    raise RefError(f"{ref}: no such file, and {exc}") from None
-            info = resolve(store, ref)
-            # Read now: the store closes before the caller renders.
-            out.append(LoadedRun(f"history:{info.id}", info.meta(), list(store.results(info.id))))
-    finally:
-        if store is not None:
-            store.close()
-    return out
+class RunLoader:
+    """Loads files and history runs named on a command line (the store opened once)."""
+
+    def __init__(self, store_path: str | None = None) -> None:
+        self.store_path = store_path
+        self._store: HistoryStore | None = None
+
+    def load(self, ref: str) -> RunInput:
+        """Raises RefError, StoreError, RunFileError or OSError (one line each)."""
+        if not is_history_ref(ref):
+            meta, results = load_run(ref)
+            return RunInput(ref, meta, results)
+        if os.sep in ref or ref.endswith(_FILE_SUFFIXES):
+            raise RefError(f"{ref}: file does not exist")
+        if self._store is None:
+            try:
+                self._store = HistoryStore(self.store_path, create=False)
+            except StoreError as exc:
+                raise RefError(f"{ref}: no such file, and {exc}") from None
+        info = resolve(self._store, ref)
+        # Read now: the store closes before the caller renders.
+        return RunInput(f"history:{info.id}", info.meta(), list(self._store.results(info.id)))
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> RunLoader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load(refs: Iterable[str], store_path: str | None = None) -> list[RunInput]:
+    """Load each file or history run, in order."""
+    with RunLoader(store_path) as loader:
+        return [loader.load(ref) for ref in refs]
