@@ -17,6 +17,7 @@ from reachcheck.output.timeline import RunInput
 
 _LAST = re.compile(r"^last(?:~(\d{1,6}))?$")
 MIN_PREFIX = 4
+MAX_ID_DIGITS = 18  # SQLite integers are 64-bit
 _FILE_SUFFIXES = (".json", ".jsonl", ".gz", ".txt")
 
 
@@ -33,15 +34,18 @@ def resolve(store: HistoryStore, ref: str) -> RunInfo:
     """The run `ref` names in `store`; RefError when none or several do."""
     runs: list[RunInfo]
     match = _LAST.match(ref)
-    if ref.isdigit():
-        run = store.run(int(ref))
-        runs = [run] if run else []
+    numeric = ref.isascii() and ref.isdigit() and len(ref) <= MAX_ID_DIGITS
+    found = store.run(int(ref)) if numeric else None
+    if found is not None:
+        runs = [found]
     elif match:
         back = int(match.group(1) or 0)
         every = store.runs()
         runs = [every[-1 - back]] if back < len(every) else []
-    elif len(ref) >= MIN_PREFIX:
+    elif len(ref) >= MIN_PREFIX:  # a run id starts with its date: 20261129...
         runs = store.find(ref)
+    elif numeric:
+        runs = []
     else:
         raise RefError(f"{ref}: no such file, and too short for a run id (history ids are "
                        "numbers; see 'reachcheck history list')")
