@@ -339,29 +339,40 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
-def _decode(tp: Any, value: Any) -> Any:
-    if value is None:
-        return None
+Decoder = typing.Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _decoder(tp: Any) -> Decoder:
+    """A function turning a JSON value into type `tp` (None stays None). Built once per field
+    type: decoding was the hot spot of loading a saved run (type inspection per value)."""
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _decode(args[0], value) if len(args) == 1 else value
+        return _decoder(args[0]) if len(args) == 1 else _identity
     if origin is tuple:
-        (item, *_rest) = typing.get_args(tp)
-        return tuple(_decode(item, v) for v in value)
+        item = _decoder(typing.get_args(tp)[0])
+        if item is _identity:
+            return lambda v: None if v is None else tuple(v)
+        return lambda v: None if v is None else tuple([item(x) for x in v])
     if origin is dict:
-        return dict(value)
+        return lambda v: None if v is None else dict(v)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return from_json(tp, value)
-    return value
+        return lambda v: None if v is None else from_json(tp, v)
+    return _identity
+
+
+_DECODERS: dict[type, tuple[tuple[str, Decoder], ...]] = {}
 
 
 def from_json(cls: type[Any], data: dict[str, Any]) -> Any:
     """Build a model dataclass from its JSON form; unknown keys are ignored (forward compat)."""
-    hints = _hints(cls)
-    kwargs = {
-        f.name: _decode(hints[f.name], data[f.name])
-        for f in dataclasses.fields(cls)
-        if f.name in data
-    }
-    return cls(**kwargs)
+    decoders = _DECODERS.get(cls)
+    if decoders is None:
+        hints = _hints(cls)
+        decoders = tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
+        _DECODERS[cls] = decoders
+    return cls(**{name: decode(data[name]) for name, decode in decoders if name in data})
