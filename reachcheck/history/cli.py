@@ -118,13 +118,19 @@ def _ordered(counts: dict[str, int]) -> dict[str, int]:
 
 @history.command("export")
 @click.argument("refs", nargs=-1, metavar="[ID]...")
+@click.option("--since", "days", type=click.FloatRange(min=0), metavar="DAYS",
+              help="Only runs started in the last DAYS days. [default: all]")
 @click.option("--output", "-o", metavar="FILE|-", default=DASH,
               help="Write JSONL to FILE. [default: stdout]")
-def export_cmd(refs: tuple[str, ...], output: str) -> None:
+def export_cmd(refs: tuple[str, ...], days: float | None, output: str) -> None:
     """Export results as JSONL (every run, or the runs named), oldest run first. Each line is
-    one result carrying its run_id, measured_at and vantage."""
+    one result carrying its run_id, measured_at and vantage; `reachcheck report` reads the
+    file back as separate runs."""
     with _open() as store:
         runs = [_find(store, ref) for ref in refs] if refs else store.runs()
+        if days is not None:
+            cutoff = rfc3339(now_utc() - dt.timedelta(days=days))
+            runs = [run for run in runs if run.started_at >= cutoff]
         try:
             with atomic_text(output) as handle:
                 for run in runs:

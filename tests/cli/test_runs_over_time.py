@@ -180,6 +180,15 @@ def test_report_over_history_runs(fake_runner: Callable[..., FakeRunner],
     assert invoke("history", "export", "-o", str(exported)).exit_code == 0
     _, results = load_run(str(exported))
     assert len(results) == 6 and len({r.run_id for r in results}) == 2
+    # the cron recipe: export a week, one page from it (the JSONL splits back into runs)
+    recent = invoke("history", "export", "--since", "7")
+    assert recent.stdout == exported.read_text()
+    assert invoke("history", "export", "--since", "0").stdout == ""
+    week = tmp_path / "week.jsonl"
+    week.write_text(recent.stdout)
+    from_export = tmp_path / "from-export.html"
+    invoke("report", str(week), "--format", "html", "-o", str(from_export))
+    assert "When each site changed" in from_export.read_text()
 
 
 def test_prune(fake_runner: Callable[..., FakeRunner]) -> None:
