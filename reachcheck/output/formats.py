@@ -41,7 +41,9 @@ def atomic_text(path: str | None) -> Iterator[IO[str]]:
         # mkstemp makes the file private (0600); a report is made to be shared, so give it
         # the mode a plain open() would (an existing file keeps its own).
         os.chmod(tmp, _mode_for(path))
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        # errors="replace": a lone surrogate (valid in JSON, not in UTF-8) from a hostile file
+        # becomes U+FFFD instead of aborting the report.
+        with os.fdopen(fd, "w", encoding="utf-8", errors="replace", newline="") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -14,7 +14,9 @@ from reachcheck.model import VERDICTS
 from reachcheck.output.timeline import MISSING, Timeline
 
 EVIDENCE_SHOWN = 2
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+# What can start markup inside a table cell (cells never start a line, so list and heading
+# markers need nothing); `&` so that text like "&lt;" is not read as an entity.
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
 
 
 def md(text: str) -> str:
@@ -64,7 +66,7 @@ def render_markdown(timeline: Timeline) -> str:
         if extra > 0 and row.evidence:
             evidence += f" (+{extra} more)"
         cells = [md(row.target), row.verdict,
-                 row.confidence if row.confidence != "none" else "-", md(row.summary),
+                 md(row.confidence) if row.confidence != "none" else "-", md(row.summary),
                  md(evidence)]
         if several:
             codes = timeline.cells(row)
