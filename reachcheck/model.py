@@ -200,6 +200,9 @@ class ControlMeasurement:
     tcp: tuple[TcpConnect, ...] = ()
     tls: tuple[TlsHandshake, ...] = ()
     http: HttpFetch | None = None
+    # The probe's address as the control server saw the request come from (its public
+    # address, or a NAT's, or a reverse proxy's in front of the server); None from older servers.
+    client_address: str | None = None
 
 
 # ---------------------------------------------------------------------------- observations
@@ -254,8 +257,8 @@ class Vantage:
     resolvers: tuple[str, ...] = ()  # "udp:IP:PORT" of the probe resolvers asked
     doh: tuple[str, ...] = ()  # DoH control URLs
     control: str | None = None  # the control server's URL, when one was used
-    # The client's public address and network as an outside view (control server or proxy)
-    # saw them; None when no outside view reported them (the control API does not yet).
+    # The client's public address as the control server saw it (ControlMeasurement's
+    # client_address); the network (AS) behind it: None until an outside view reports it.
     public_address: str | None = None
     network: str | None = None
 

@@ -54,8 +54,10 @@ def new_run_id(moment: dt.datetime) -> str:
 
 
 def _udp(servers: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
-    # The same "udp:IP:PORT" spelling DnsQuery.resolver uses, so they can be matched.
-    return tuple(f"udp:{host}:{port}" for host, port in servers)
+    # The spelling of probes.dns_udp.resolver_label (IPv6 in brackets), so DnsQuery.resolver
+    # can be matched; not imported from there, so the CLI starts without the probe stack.
+    return tuple(f"udp:[{host}]:{port}" if ":" in host else f"udp:{host}:{port}"
+                 for host, port in servers)
 
 
 def vantage_of(config: Config, label: str | None,
@@ -97,6 +99,11 @@ class RunStamp:
         return cls(new_run_id(start), rfc3339(start), vantage_of(config, label))
 
     def stamp(self, result: SiteResult) -> SiteResult:
-        """`result` with this run's id, its vantage and the time it finished (now)."""
+        """`result` with this run's id, its vantage and the time it finished (now). The public
+        address is the one the control server saw this site's request come from, if any."""
+        vantage = self.vantage
+        seen_from = result.control.client_address if result.control else None
+        if seen_from:
+            vantage = dataclasses.replace(vantage, public_address=seen_from)
         return dataclasses.replace(result, run_id=self.run_id, measured_at=rfc3339(self.clock()),
-                                   vantage=self.vantage)
+                                   vantage=vantage)

@@ -188,6 +188,8 @@ class ControlApi:
         finally:
             self.gate.leave()
         body = model.to_json(outcome.measurement)
+        # Where the request came from, for the probe's record of its vantage (run over time).
+        body["client_address"] = request.client.host if request.client else None
         if outcome.skipped:
             # Not a model field: the client ignores it; it tells a person why no TCP/TLS
             # entry exists for these probe addresses.

@@ -226,6 +226,7 @@ async def test_allow_private_measures_loopback(
     assert (got.http.address, got.http.status, got.http.title) == ("127.0.0.1", 200, "Hello Site")
     assert running.records[-1]["url"] == url
     assert running.records[-1]["status"] == 200
+    assert got.client_address == "127.0.0.1"  # the probe's address as the server saw it
 
 
 async def test_site_that_does_not_exist(control: Start, ca_bundle: str, dns: FakeDnsServer) -> None:
