@@ -123,3 +123,17 @@ def test_wrong_token(name: str, wrong_token_run: Run) -> None:
 def test_wrong_token_run_completes(wrong_token_run: Run) -> None:
     assert len(wrong_token_run.doc["results"]) == len(WRONG_TOKEN)
     assert wrong_token_run.code in (1, 3), wrong_token_run.stderr
+
+
+def test_vantage_records_the_address_the_control_server_saw(control_run: Run) -> None:
+    """Each result's vantage names the run and, with a control, the client's address as the
+    control server saw it (the lab routes without NAT: the client's own address)."""
+    from tests.lab.scenarios import CLIENT_ADDR
+
+    results = control_run.doc["results"]
+    answered = [r for r in results if r["control"] and r["control"]["ok"]]
+    assert answered, "no control measurement succeeded"
+    assert {r["vantage"]["public_address"] for r in answered} == {CLIENT_ADDR}
+    assert {r["control"]["client_address"] for r in answered} == {CLIENT_ADDR}
+    assert len({r["run_id"] for r in results}) == 1
+    assert {r["vantage"]["control"] for r in results} == {control_run.doc["settings"]["control"]}
