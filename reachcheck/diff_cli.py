@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import click
 
 from reachcheck.diff import CATEGORIES, RunDiff, SiteChange, diff_runs
 from reachcheck.history.refs import RefError, RunLoader
 from reachcheck.history.store import StoreError
+from reachcheck.model import SiteResult
 from reachcheck.output.jsonout import RunFileError
 
 EXIT_USAGE = 2
@@ -72,7 +74,9 @@ def diff(old: str, new: str, fmt: str) -> int:
     try:
         with RunLoader() as loader:
             old_run, new_run = loader.load(old), loader.load(new)
-            result = diff_runs(old_run.results, new_run.results)
+            # Held: read twice below (and loading may become a stream).
+            old_results, new_results = list(old_run.results), list(new_run.results)
+            result = diff_runs(old_results, new_results)
     except (RunFileError, OSError, RefError, StoreError) as exc:
         raise DiffInputError(str(exc)) from None
     if fmt == "json":
@@ -80,4 +84,14 @@ def diff(old: str, new: str, fmt: str) -> int:
                                **result.to_json()}, ensure_ascii=False))
     else:
         click.echo(render_text(result, old_run.source, new_run.source))
+    old_labels, new_labels = _labels(old_results), _labels(new_results)
+    if old_labels and new_labels and old_labels != new_labels:
+        # A change may then be the place, not the time: say so (on stderr, data stays clean).
+        click.echo(f"reachcheck: note: the runs come from different vantage points "
+                   f"({', '.join(sorted(old_labels))} vs {', '.join(sorted(new_labels))})",
+                   err=True)
     return result.exit_status
+
+
+def _labels(results: Iterable[SiteResult]) -> set[str]:
+    return {r.vantage.label for r in results if r.vantage and r.vantage.label}

@@ -108,6 +108,8 @@ def upgrade(db: sqlite3.Connection, path: str) -> int:
     """Create or upgrade the layout to CURRENT in one transaction; returns the version found.
 
     `db` must be in autocommit mode (isolation_level None): the transaction is explicit."""
+    if version_of(db) == CURRENT:  # the usual case: no write lock taken just to read
+        return CURRENT
     db.execute("BEGIN IMMEDIATE")  # one upgrader at a time; readers wait for the result
     try:
         found = version_of(db)

@@ -157,6 +157,15 @@ def test_diff_history_ids_and_files(fake_runner: Callable[..., FakeRunner],
     assert {k: v for k, v in json.loads(again.stdout).items() if k not in ("old", "new")} == {
         k: v for k, v in as_json.items() if k not in ("old", "new")}
     assert invoke("diff", "2", "2").exit_code == 0
+    assert "vantage" not in invoke("diff", "1", "2").stderr  # same (no) label
+
+
+def test_diff_notes_different_vantage_points(fake_runner: Callable[..., FakeRunner]) -> None:
+    invoke("check", *LOOPBACK, "--label", "Beijing", "a.test", "-q")
+    invoke("check", *LOOPBACK, "--label", "Hong Kong", "a.test", "-q")
+    result = invoke("diff", "1", "2")
+    assert result.exit_code == 0
+    assert "different vantage points (Beijing vs Hong Kong)" in result.stderr
 
 
 @pytest.mark.parametrize("ref", ["9", "last~5", "zzzz-not-a-run", "ab", "missing.json"])

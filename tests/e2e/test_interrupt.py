@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from reachcheck.history.store import HistoryStore
 from tests.e2e.support import (
     RESULT_VALIDATOR,
     assert_clean_stderr,
@@ -137,6 +138,13 @@ def test_signal_writes_partial_results(slow_world: SlowWorld, workdir: Path,
     streamed = load_jsonl(text)  # every line one complete, valid result
     assert sorted(r["url"] for r in streamed) == sorted(r["url"] for r in results)
 
+    # The history keeps the partial run, marked as such, with the same results.
+    with HistoryStore(create=False) as store:
+        (run,) = store.runs()
+        kept = list(store.results(run.id))
+    assert run.status == "interrupted" and run.run_id == results[0]["run_id"]
+    assert sorted(r.url for r in kept) == sorted(r["url"] for r in results)
+
 
 def test_second_sigint_stops_at_once(slow_world: SlowWorld, workdir: Path) -> None:
     sites = _sites_file(slow_world, workdir)
@@ -177,7 +185,18 @@ def test_sigkill_keeps_previous_json(slow_world: SlowWorld, workdir: Path) -> No
     # The lines written before the kill are whole (flushed one at a time).
     text = lines.read_text("utf-8")
     complete = text[: text.rfind("\n") + 1]
-    assert load_jsonl(complete)
+    streamed = load_jsonl(complete)
+    assert streamed
+    # The history kept what was committed (each result is committed right after its line).
+    with HistoryStore() as store:
+        killed = store.runs()[-1]
+        assert killed.status == "running" and killed.run_id == streamed[0]["run_id"]
+        assert store.mark_dead_runs() == 1  # its process is gone
+        killed = store.runs()[-1]
+        kept = {r.url for r in store.results(killed.id)}
+    assert killed.status == "interrupted"
+    assert len(streamed) - 1 <= len(kept) <= len(streamed)
+    assert kept <= {r["url"] for r in streamed}
 
 
 def _finish_normal(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
