@@ -122,7 +122,7 @@ class HistoryStore:
             except BaseException:
                 self.db.execute("ROLLBACK")
                 raise
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: text SQLite cannot encode
             raise StoreError(f"cannot write history store {self.path}: {exc}") from None
         return cursor
 

@@ -187,3 +187,16 @@ def test_resolve_refs(tmp_path: Path) -> None:
         for bad in ("last~3", "4", "2027", "a_b%", "9" * 30, "²"):
             with pytest.raises(RefError):
                 resolve(store, bad)
+
+
+def test_unencodable_text_is_a_store_error_not_a_crash(tmp_path: Path) -> None:
+    import dataclasses
+
+    with HistoryStore(str(tmp_path / "h.sqlite3")) as store:
+        run = store.begin_run("r", "2026-01-01T00:00:00Z", {}, label=None, vantage=None,
+                              tool_version="x")
+        odd = dataclasses.replace(make_result("a.test"), reason="lone surrogate \ud800")
+        with pytest.raises(StoreError, match="cannot write"):
+            store.add_result(run, 1, odd)
+        store.add_result(run, 1, make_result("b.test"))  # the store still works
+        assert [r.target for r in store.results(run)] == ["b.test"]
