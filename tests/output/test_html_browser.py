@@ -42,9 +42,11 @@ def browser() -> Iterator[Any]:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
         _unavailable("playwright is not installed (pip install -e '.[test]')")
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    executable = (os.environ.get("REACHCHECK_CHROMIUM") or shutil.which("chromium")
+                  or shutil.which("chromium-browser") or "/usr/bin/chromium")
     if not os.path.exists(executable):
-        _unavailable("no chromium browser (apt-get install chromium)")
+        _unavailable(f"no chromium browser at {executable} (apt-get install chromium, or set "
+                     "REACHCHECK_CHROMIUM)")
     with sync_playwright() as pw:
         try:
             launched = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
