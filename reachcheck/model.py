@@ -200,6 +200,10 @@ class ControlMeasurement:
     tcp: tuple[TcpConnect, ...] = ()
     tls: tuple[TlsHandshake, ...] = ()
     http: HttpFetch | None = None
+    # A second fetch of the same URL by the control server, so the analysis knows the page's
+    # own variance (dynamic and parked pages differ from fetch to fetch). None: fetched once,
+    # variance unknown.
+    http_repeat: HttpFetch | None = None
 
 
 # ---------------------------------------------------------------------------- observations
@@ -228,6 +232,9 @@ class Observations:
     http: tuple[HttpFetch, ...] = ()
     control: ControlMeasurement | None = None
     elapsed_ms: float = 0.0
+    # The stages the run was set to measure ("dns", "tcp", "tls", "http"), e.g. `--only dns`
+    # gives ("dns",). Empty: not recorded (older files, imports): judged from what is there.
+    stages_checked: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------- results
@@ -266,6 +273,8 @@ class SiteResult:
     reachable_with_trusted_dns: bool | None = None
     # The mechanism in words a non-expert understands, for the table.
     summary: str = ""
+    # The stages the run measured (see Observations.stages_checked; empty: not recorded).
+    stages_checked: tuple[str, ...] = ()
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -279,6 +288,7 @@ class SiteResult:
             http=self.http,
             control=self.control,
             elapsed_ms=self.elapsed_ms,
+            stages_checked=self.stages_checked,
         )
 
 
