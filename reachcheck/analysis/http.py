@@ -52,6 +52,15 @@ def registrable(host: str) -> str:
     return ".".join(labels[-n:])
 
 
+def _port(url: str) -> int:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        explicit = parts.port
+    except ValueError:
+        explicit = None
+    return explicit or (443 if parts.scheme == "https" else 80)
+
+
 def cleartext(f: HttpFetch) -> bool:
     """The final response was not protected by a verified TLS handshake."""
     final = f.final_url or f.url
@@ -64,14 +73,16 @@ def request_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     address no DNS rule flagged)."""
     out: list[Anomaly] = []
     seen: set[str] = set()
-    tcp_ok = {c.address for c in facts.obs.tcp if c.ok}
+    tcp_ok = {(c.address, c.port) for c in facts.obs.tcp if c.ok}  # ports matter
     for f in facts.obs.http:
         if f.ok or f.error in NOT_HTTP or f.address in suspects:
             continue
         if facts.control_available and f.address not in facts.genuine:
             continue
         https = f.url.startswith("https://")
-        connected = f.tls.ok if f.tls is not None else (not https and f.address in tcp_ok)
+        connected = f.tls.ok if f.tls is not None else (
+            not https and (f.address, _port(f.url)) in tcp_ok
+        )
         if not connected:
             continue  # the failure belongs to TCP or TLS, judged there
         kind = ERROR_KINDS.get(f.error or "", "http.error")

@@ -12,8 +12,10 @@ carries the site's header set and passed that test. So the rules here compare co
    > 0.7 is the same page. A truncated body is never measured by its length.
 3. The control's own variance decides whether a difference is evidence (design 5.1, dynamic and
    parked pages). With a second control fetch (`ControlMeasurement.http_repeat`):
-   - "stable": both control fetches got the same status and the same page by rules 1-2;
-   - "varies": they differ (a dynamic or parked page): no difference from it is evidence;
+   - "stable": both control fetches got the same status, body hash, or title words and a body
+     length within the ratio;
+   - "varies": any change between them (status, title words, length beyond the ratio: a dynamic
+     or parked page): no difference from it is evidence;
    - "unknown": only one fetch (or the two cannot be compared).
    A page that differs from every control fetch of a stable page is evidence ("likely"); with
    the variance unknown it is reported, and the verdict stays inconclusive, never blocked.
@@ -67,10 +69,14 @@ def variance(ctrl: ControlMeasurement | None) -> Variance:
         return "unknown"
     if first.status != again.status:
         return "varies"
-    d = differs(again, first)
-    if d is None:
-        return "unknown"
-    return "varies" if d else "stable"
+    if first.body_sha256 and first.body_sha256 == again.body_sha256:
+        return "stable"
+    # Any change counts as variance here: another title, or a size outside the ratio.
+    length = _length_match(first, again)
+    ta, tb = title_words(first.title), title_words(again.title)
+    if (ta or tb) and ta != tb or length is False:
+        return "varies"
+    return "stable" if length else "unknown"
 
 
 def control_pages(ctrl: ControlMeasurement) -> list[HttpFetch]:

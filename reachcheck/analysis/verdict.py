@@ -195,8 +195,8 @@ def strength(a: Anomaly, facts: Facts) -> str | None:
             tried = frozenset(x for x in a.addresses if not (skip_v6 and is_v6(x)))
             if not ghost and not facts.failed_on(tried):
                 return None  # never shown to be wrong: CDN geo-answers differ all the time
-            if not ghost and outside.fails_alike(facts, tried):
-                return None  # the site fails the same way from outside: not the answers' fault
+            if not ghost and outside.control_fails_everywhere(facts) is not None:
+                return None  # the site fails from outside too: the answers are not to blame
         # TLS-validated truth: the control's addresses verified, or, with no control at all,
         # a verified address proving the name exists (design section 5).
         truth = bool(facts.validated & facts.control_addresses) or (
