@@ -59,7 +59,8 @@ def _clear(local: object, server: object) -> Observations:
 
 STABLE = _with_repeat(_page(), _page(length=5100))
 ONCE = _with_repeat(_page(), None)
-PARKED = _with_repeat(_page(title="Cheap flights hotels deals"), _page(title="Buy this domain today"))
+PARKED = _with_repeat(_page(title="Cheap flights hotels deals"),
+                      _page(title="Buy this domain today"))
 
 # id, observations, verdict, confidence, the exact anomaly kinds
 CASES = [
