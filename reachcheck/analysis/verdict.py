@@ -13,6 +13,8 @@ Rules, in order:
    works), else "likely". A bare failure with nothing to compare is inconclusive, never blocked.
 4. No decisive anomaly: accessible if the site answered; otherwise site_down or inconclusive.
 Anomalies of every stage are kept, so later layers on genuine addresses are reported too.
+The hard cases of design 5.1 that are no single anomaly's strength live in `hardcases.py`; the
+control server's view is compared per (address, port) and by failure kind (`outside.py`).
 TLS-validated truth needs no control: a resolver contradicting a verified address is lying.
 A resolver failing to answer (SERVFAIL/REFUSED/timeout) is at most "likely", a failure marked
 `possibly_residual` is never evidence, and a control server that failed (ok=False) counts as
