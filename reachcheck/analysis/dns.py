@@ -293,6 +293,8 @@ def _nxdomain_rewrite(facts: Facts) -> tuple[str, ...]:
     answering = [q for q in _probe_queries(facts) if q.answer is not None and q.answer.addresses]
     if not answering or any(q.role != "system" for q in answering):
         return ()
+    if any(a in facts.validated for q in answering for a in q.answer.addresses):  # type: ignore[union-attr]
+        return ()  # the name works here (split-horizon DNS): not a dead name at all
     return tuple(dict.fromkeys(a for q in answering for a in q.answer.addresses))  # type: ignore[union-attr]
 
 

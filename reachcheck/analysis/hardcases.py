@@ -148,14 +148,13 @@ def undecided_page(facts: Facts, anomalies: list[Anomaly], how: str) -> Ruling |
 def partial_success(facts: Facts) -> str | None:
     """Rule 6: the summary of a success that later stages did not check, or None."""
     obs = facts.obs
-    unmeasured = [s for s in ("tcp", "tls", "http") if s not in facts.stages]
     if obs.http:
         return None
     if not obs.tcp and not target_handshakes(obs):
         return "DNS consistent; other stages not checked"
-    if not target_handshakes(obs) and not facts.validated:
+    if not target_handshakes(obs):
         return "TCP connects; TLS and HTTP not checked"
-    if facts.validated and ("http" in unmeasured or not obs.http):
+    if facts.validated:
         return "Verified TLS handshake; HTTP not checked"
     return None
 

@@ -127,16 +127,16 @@ def control_fails_everywhere(facts: Facts) -> frozenset[str] | None:
         return None
     if any(f is not None and f.ok for f in (ctrl.http, ctrl.http_repeat)):
         return None
-    https = facts.obs.target.scheme == "https"
-    kinds: set[str] = set()
-    if https:
+    kinds: set[str] = {failure_kind(c.error) for c in ctrl.tcp if not c.ok}
+    if facts.obs.target.scheme == "https":
         if any(t.ok for t in ctrl.tls if t.kind == "target"):
             return None
         kinds |= {failure_kind(t.error) for t in ctrl.tls if t.kind == "target"}
     elif any(c.ok for c in ctrl.tcp):
-        # Connected, then the page failed: judged by the fetch's own error.
-        kinds |= {failure_kind(f.error) for f in (ctrl.http,) if f is not None}
-    kinds |= {failure_kind(c.error) for c in ctrl.tcp if not c.ok}
+        # Connected: only a fetch that failed there says the site fails (by its own error).
+        if ctrl.http is None:
+            return None
+        kinds = {failure_kind(ctrl.http.error)}
     return frozenset(kinds) or None
 
 

@@ -19,6 +19,7 @@ from tests.analysis.builders import (
     CDN_OTHER,
     DOMAIN,
     REAL,
+    REAL2,
     cert,
     clean_https,
     control,
@@ -133,6 +134,9 @@ CASES = [
     ("dead-name-answered-injected",  # twin: the injection probe answers too
      obs(system(AD_SERVER), query("injection", resp(AD_SERVER)), control(rcode="NXDOMAIN")),
      "dns_blocked", "confirmed", {"dns.injection", "dns.inconsistent"}),
+    ("split-horizon-name-works-here",  # twin: the answer verifies, the name is alive here
+     obs(system(CDN_OTHER), control(rcode="NXDOMAIN"), *clean_https(CDN_OTHER)),
+     "accessible", "confirmed", set()),
     ("dangling-cname",  # hidden set: a "blocked" dead name
      obs(system(rcode="NXDOMAIN"),
          query("control", resp(rcode="NOERROR", cnames=("gone.cdn.example",)))),
@@ -158,6 +162,12 @@ CASES = [
      obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),))),
      "inconclusive", "none", {"dns.inconsistent"}),
+    ("control-connects-but-never-fetched",  # a connect that worked is not "fails everywhere"
+     obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER, port=80, error="timeout"),
+         target=HTTP_URL,
+         control_server=ctrl_server(tcp_=(tcp(REAL, port=80), tcp(REAL2, port=80,
+                                                                  error="timeout")))),
+     "dns_blocked", "likely", {"dns.inconsistent"}),
     ("forged-answer-fails-site-works-outside",  # twin: the control works, the answer is wrong
      obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL),))),
