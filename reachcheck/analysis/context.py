@@ -7,7 +7,7 @@ fetch whose TLS verified), or the IP literal of the target itself. Later-stage f
 count as evidence on genuine addresses; a failure on a forged address is the DNS lie's fault.
 
 Addresses the control server verified (a verified target-SNI handshake, or the page fetched
-there) are genuine too, whatever the DoH control answered (`control_verified`): CDNs give
+there over one) are genuine too, whatever the DoH control answered (`control_verified`): CDNs give
 different vantage points different addresses.
 
 A TLS-validated address is control-free truth: the name exists and has that address, so a
@@ -185,7 +185,13 @@ def _control_verified(obs: Observations) -> frozenset[str]:
         for t in ctrl.tls
         if t.ok and t.kind == "target" and (t.sni is None or t.sni == obs.target.domain)
     }
-    found |= {f.address for f in (ctrl.http, ctrl.http_repeat) if f is not None and f.ok}
+    # A page counts only over a verified handshake: in cleartext, an address the probe gave
+    # (a censor's public blockpage server) can serve the control a page too.
+    found |= {
+        f.address
+        for f in (ctrl.http, ctrl.http_repeat)
+        if f is not None and f.ok and f.tls is not None and f.tls.ok
+    }
     return frozenset(found)
 
 

@@ -12,7 +12,7 @@ import json
 import jsonschema
 import pytest
 
-from reachcheck.analysis import judge
+from reachcheck.analysis import context, judge
 from reachcheck.model import Observations, SiteResult, from_json, to_json
 from reachcheck.output import load_schema
 from tests.analysis.builders import (
@@ -266,3 +266,15 @@ def test_full_run_still_says_reachable() -> None:
     result = judge(dataclasses.replace(obs(system(REAL), control(REAL), *clean_https()),
                                        stages_checked=("dns", "tcp", "tls", "http")))
     assert result.summary == "Reachable (verified HTTPS)"
+
+
+def test_control_cleartext_page_does_not_make_an_address_genuine() -> None:
+    # A censor's public blockpage server answers the control too: a cleartext page there is no
+    # proof the address is the site's (only a verified handshake, or a page over one, is).
+    forged = "95.167.13.50"
+    cleartext = obs(system(forged), control(REAL), target=HTTP_URL,
+                    control_server=ctrl_server(http=fetch(forged, url=HTTP_URL)))
+    assert forged not in context.build(cleartext).genuine
+    verified = obs(system(CDN_OTHER), control(REAL),
+                   control_server=ctrl_server(http=fetch(CDN_OTHER)))
+    assert CDN_OTHER in context.build(verified).genuine
