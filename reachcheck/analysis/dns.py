@@ -290,12 +290,17 @@ def _nxdomain_rewrite(facts: Facts) -> tuple[str, ...]:
         return ()
     if injected_queries(facts) or bogon(facts) or known_censor_ip(facts):
         return ()
-    answering = [q for q in _probe_queries(facts) if q.answer is not None and q.answer.addresses]
-    if not answering or any(q.role != "system" for q in answering):
+    answering = [
+        (q.role, q.answer.addresses)
+        for q in _probe_queries(facts)
+        if q.answer is not None and q.answer.addresses
+    ]
+    if not answering or any(role != "system" for role, _ in answering):
         return ()
-    if any(a in facts.validated for q in answering for a in q.answer.addresses):  # type: ignore[union-attr]
+    addrs = tuple(dict.fromkeys(a for _, given in answering for a in given))
+    if any(a in facts.validated for a in addrs):
         return ()  # the name works here (split-horizon DNS): not a dead name at all
-    return tuple(dict.fromkeys(a for q in answering for a in q.answer.addresses))  # type: ignore[union-attr]
+    return addrs
 
 
 def inconsistent(facts: Facts) -> list[Anomaly]:
