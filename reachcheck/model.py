@@ -203,6 +203,10 @@ class ControlMeasurement:
     # The probe's address as the control server saw the request come from (its public
     # address, or a NAT's, or a reverse proxy's in front of the server); None from older servers.
     client_address: str | None = None
+    # A second fetch of the same URL by the control server, so the analysis knows the page's
+    # own variance (dynamic and parked pages differ from fetch to fetch). None: fetched once,
+    # variance unknown.
+    http_repeat: HttpFetch | None = None
 
 
 # ---------------------------------------------------------------------------- observations
@@ -231,6 +235,9 @@ class Observations:
     http: tuple[HttpFetch, ...] = ()
     control: ControlMeasurement | None = None
     elapsed_ms: float = 0.0
+    # The stages the run was set to measure ("dns", "tcp", "tls", "http"), e.g. `--only dns`
+    # gives ("dns",). Empty: not recorded (older files, imports): judged from what is there.
+    stages_checked: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------- results
@@ -289,6 +296,8 @@ class SiteResult:
     run_id: str | None = None
     measured_at: str | None = None
     vantage: Vantage | None = None
+    # The stages the run measured (see Observations.stages_checked; empty: not recorded).
+    stages_checked: tuple[str, ...] = ()
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -302,6 +311,7 @@ class SiteResult:
             http=self.http,
             control=self.control,
             elapsed_ms=self.elapsed_ms,
+            stages_checked=self.stages_checked,
         )
 
 

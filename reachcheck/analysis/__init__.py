@@ -27,6 +27,8 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
     dns_found = dns.analyze(facts)
     # Addresses the DNS rules showed to be forged: later-stage oddities there are not the site's.
     suspects = frozenset(a for x in dns_found for a in x.addresses) - facts.genuine
+    # A resolver's rewrite of a dead name points at an ad server: nothing there is the site's.
+    suspects |= frozenset(dns.nxdomain_rewrite(facts))
     return [
         *dns_found,
         *tcp.analyze(facts),
@@ -61,4 +63,5 @@ def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResu
         elapsed_ms=obs.elapsed_ms,
         reachable_with_trusted_dns=d.reachable_with_trusted_dns,
         summary=d.summary,
+        stages_checked=obs.stages_checked,
     )

@@ -6,6 +6,10 @@ are genuine, which connection attempts failed.
 fetch whose TLS verified), or the IP literal of the target itself. Later-stage failures only
 count as evidence on genuine addresses; a failure on a forged address is the DNS lie's fault.
 
+Addresses the control server verified (a verified target-SNI handshake, or the page fetched
+there over one) are genuine too, whatever the DoH control answered (`control_verified`): CDNs give
+different vantage points different addresses.
+
 A TLS-validated address is control-free truth: the name exists and has that address, so a
 resolver answering NXDOMAIN (or nothing, or another address that fails) is lying even when no
 control is available (`name_exists`, `known_a`).
@@ -68,6 +72,8 @@ class Facts:
     literal: frozenset[str]
     control_fetch: HttpFetch | None  # the control server's fetch, if it answered
     public_ranges: tuple[str, ...] = ()  # CIDRs treated as public (--public-range)
+    # Addresses the control server verified for the name (handshake or page): genuine.
+    control_verified: frozenset[str] = frozenset()
     # Results of rules other rules reuse (bogon, censor IPs, forged responses), computed once
     # per site: the rules are pure functions of these facts.
     memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -98,7 +104,22 @@ class Facts:
     @property
     def genuine(self) -> frozenset[str]:
         """Addresses known to belong to the site."""
-        return self.control_addresses | self.validated | self.literal
+        return self.control_addresses | self.validated | self.literal | self.control_verified
+
+    @property
+    def control_no_address(self) -> bool:
+        """The control answered the A question with NOERROR and no address (a dangling CNAME,
+        or a name with other records only) and no control gave any address: the name exists
+        but has nowhere to connect, so a resolver's NXDOMAIN denies the user nothing."""
+        return self.control_state == "empty" and any(
+            q.qtype == "A" and q.answer is not None and q.answer.rcode == "NOERROR"
+            for q in self.control_queries
+        )
+
+    @property
+    def stages(self) -> frozenset[str]:
+        """The stages the run measured (all of them when not recorded)."""
+        return frozenset(self.obs.stages_checked or ("dns", "tcp", "tls", "http"))
 
     @property
     def control_available(self) -> bool:
@@ -155,6 +176,25 @@ def _validated(obs: Observations) -> frozenset[str]:
     )
 
 
+def _control_verified(obs: Observations) -> frozenset[str]:
+    ctrl = obs.control
+    if ctrl is None or not ctrl.ok:
+        return frozenset()
+    found = {
+        t.address
+        for t in ctrl.tls
+        if t.ok and t.kind == "target" and (t.sni is None or t.sni == obs.target.domain)
+    }
+    # A page counts only over a verified handshake: in cleartext, an address the probe gave
+    # (a censor's public blockpage server) can serve the control a page too.
+    found |= {
+        f.address
+        for f in (ctrl.http, ctrl.http_repeat)
+        if f is not None and f.ok and f.tls is not None and f.tls.ok
+    }
+    return frozenset(found)
+
+
 def _literal(obs: Observations) -> frozenset[str]:
     if not obs.target.is_ip:
         return frozenset()
@@ -182,4 +222,5 @@ def build(obs: Observations, public_ranges: tuple[str, ...] = ()) -> Facts:
         literal=_literal(obs),
         control_fetch=ctrl.http if ctrl is not None and ctrl.ok else None,
         public_ranges=tuple(public_ranges),
+        control_verified=_control_verified(obs),
     )

@@ -8,6 +8,10 @@ are the yardstick and "injection" answers are evidence by themselves. Rules of t
   an AAAA NXDOMAIN is ignored too when the same resolver gave the name A addresses (the browser
   still gets the site: old home routers answer AAAA that way).
 - With no control, a TLS-validated address is the yardstick (`Facts.name_exists`/`known_a`).
+- Lost packets are not censorship: a failure a retry answered is no failure (`retried`).
+- A dead name stays dead: an NXDOMAIN agrees with a control that finds no address (a dangling
+  CNAME), and a lone system-resolver answer for a name the control calls NXDOMAIN is the ISP
+  rewriting dead names, not ghost DNS (`nxdomain_rewrite`).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ def _truthful(resp: DnsResponse, facts: Facts) -> bool | None:
             return True
         # Known truth elsewhere (control addresses or validated ones) makes this answer a lie.
         return False if genuine or facts.control_state in ("nxdomain", "empty") else None
+    if resp.rcode == "NXDOMAIN" and facts.control_no_address:
+        return True  # the name has nowhere to go (a dangling CNAME): NXDOMAIN agrees
     if resp.rcode == "NXDOMAIN" and facts.name_exists:
         return False  # a control or a verified handshake shows the name exists
     if facts.control_state == "unavailable":
@@ -127,11 +133,32 @@ def _gave_a(facts: Facts, q: DnsQuery) -> bool:
     )
 
 
+def _real_answer(q: DnsQuery) -> bool:
+    return q.answer is not None and q.answer.rcode in ("NOERROR", "NXDOMAIN")
+
+
+def retried(facts: Facts, q: DnsQuery) -> bool:
+    """Lost packets are not censorship: `q` failed (no answer, SERVFAIL, REFUSED, garbage) but
+    another attempt of the same question to the same resolver got a real answer, so the failure
+    was the packet's or the moment's, not the name's."""
+    if _real_answer(q):
+        return False
+    return any(
+        o is not q and o.resolver == q.resolver and o.qname == q.qname and o.qtype == q.qtype
+        and _real_answer(o)
+        for o in facts.obs.dns
+    )
+
+
 def _failure_kind(q: DnsQuery, facts: Facts) -> str | None:
     ans = q.answer
+    if retried(facts, q):
+        return None
     if ans is not None and ans.rcode == "NXDOMAIN":
         if not facts.name_exists or (q.qtype != "A" and _gave_a(facts, q)):
             return None
+        if facts.control_no_address:
+            return None  # a dangling CNAME: the name has no address, NXDOMAIN agrees
         return "dns.nxdomain"
     if q.qtype != "A" or not facts.known_a:
         return None
@@ -154,7 +181,9 @@ def _truth_source(facts: Facts) -> str:
 def failures(facts: Facts) -> list[Anomaly]:
     """dns.nxdomain / no_answer / servfail / refused / timeout: a system or probe resolver fails
     for a name the control resolves (NXDOMAIN: for a name the control says exists); with no
-    control, for a name whose TLS-validated address proves it exists (control-free truth)."""
+    control, for a name whose TLS-validated address proves it exists (control-free truth).
+    Not a failure: a query a retry of the same question answered (`retried`), and an NXDOMAIN
+    for a name the control finds without any address (a dangling CNAME: it agrees)."""
     injected = {id(q) for q in injected_queries(facts)}
     out = []
     for q in _probe_queries(facts):
@@ -245,6 +274,35 @@ def _known_censor_ip(facts: Facts) -> list[Anomaly]:
     ]
 
 
+def nxdomain_rewrite(facts: Facts) -> tuple[str, ...]:
+    """NXDOMAIN rewriting is not ghost DNS (design 5.1): many ISP resolvers answer an ad or
+    search server for names that do not exist. The addresses such a resolver gave, when the
+    control says NXDOMAIN and only the system resolver(s) answered an address, with no
+    injection, no known censor address and no special-purpose answer (empty otherwise)."""
+    found: tuple[str, ...] | None = facts.memo.get("rewrite")
+    if found is None:
+        found = facts.memo["rewrite"] = _nxdomain_rewrite(facts)
+    return found
+
+
+def _nxdomain_rewrite(facts: Facts) -> tuple[str, ...]:
+    if facts.control_state != "nxdomain" or not facts.public_name:
+        return ()
+    if injected_queries(facts) or bogon(facts) or known_censor_ip(facts):
+        return ()
+    answering = [
+        (q.role, q.answer.addresses)
+        for q in _probe_queries(facts)
+        if q.answer is not None and q.answer.addresses
+    ]
+    if not answering or any(role != "system" for role, _ in answering):
+        return ()
+    addrs = tuple(dict.fromkeys(a for _, given in answering for a in given))
+    if any(a in facts.validated for a in addrs):
+        return ()  # the name works here (split-horizon DNS): not a dead name at all
+    return addrs
+
+
 def inconsistent(facts: Facts) -> list[Anomaly]:
     """dns.inconsistent: a resolver's answers (A and AAAA together) share no address with the
     control's and none TLS-validated; or it resolves a name the control says does not exist
@@ -255,6 +313,8 @@ def inconsistent(facts: Facts) -> list[Anomaly]:
     validated_only = facts.control_state in ("unavailable", "failed") and bool(facts.validated)
     if facts.control_state not in ("resolves", "nxdomain") and not validated_only:
         return []
+    if nxdomain_rewrite(facts):
+        return []  # the resolver's own rewriting of a dead name: the verdict says so
     injected = {id(q) for q in injected_queries(facts)}
     flagged = {a for x in bogon(facts) + known_censor_ip(facts) for a in x.addresses}
     per_resolver: dict[str, set[str]] = {}

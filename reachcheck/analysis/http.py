@@ -3,14 +3,15 @@ redirect is served in cleartext, or the page differs from the control server's.
 
 A response that arrived over a verified TLS handshake came from the site itself (a censor cannot
 forge it without a trusted CA): its CAPTCHA, 403 or geo-block page is the site's own choice, so
-fingerprints, redirects and diffs are only judged on cleartext responses.
+fingerprints, redirects and diffs are only judged on cleartext responses. Page differences are
+judged by content and the control's own variance (`pages`), not by OONI's header-name rule.
 """
 
 from __future__ import annotations
 
 import urllib.parse
 
-from reachcheck.analysis import fingerprints
+from reachcheck.analysis import fingerprints, pages
 from reachcheck.analysis.context import Facts
 from reachcheck.model import Anomaly, HttpFetch
 
@@ -51,6 +52,15 @@ def registrable(host: str) -> str:
     return ".".join(labels[-n:])
 
 
+def _port(url: str) -> int:
+    parts = urllib.parse.urlsplit(url)
+    try:
+        explicit = parts.port
+    except ValueError:
+        explicit = None
+    return explicit or (443 if parts.scheme == "https" else 80)
+
+
 def cleartext(f: HttpFetch) -> bool:
     """The final response was not protected by a verified TLS handshake."""
     final = f.final_url or f.url
@@ -63,14 +73,16 @@ def request_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     address no DNS rule flagged)."""
     out: list[Anomaly] = []
     seen: set[str] = set()
-    tcp_ok = {c.address for c in facts.obs.tcp if c.ok}
+    tcp_ok = {(c.address, c.port) for c in facts.obs.tcp if c.ok}  # ports matter
     for f in facts.obs.http:
         if f.ok or f.error in NOT_HTTP or f.address in suspects:
             continue
         if facts.control_available and f.address not in facts.genuine:
             continue
         https = f.url.startswith("https://")
-        connected = f.tls.ok if f.tls is not None else (not https and f.address in tcp_ok)
+        connected = f.tls.ok if f.tls is not None else (
+            not https and (f.address, _port(f.url)) in tcp_ok
+        )
         if not connected:
             continue  # the failure belongs to TCP or TLS, judged there
         kind = ERROR_KINDS.get(f.error or "", "http.error")
@@ -169,25 +181,33 @@ def compare(
 
 
 def diff(facts: Facts) -> list[Anomaly]:
-    """http.status_diff / http.body_diff: a cleartext page differs from the control server's
-    (status code; else none of body length > 0.7, uncommon headers, title words agree)."""
+    """http.status_diff / http.body_diff: a cleartext page differs from the control server's.
+    Status: another code than the control's 2xx (not when the control's two fetches disagree
+    on it). Body: by content, never by header names (`pages`): another page than every
+    control fetch; not reported when the control's own fetches vary (dynamic, parked)."""
+    ctrl_m = facts.obs.control
     ctrl = facts.control_fetch
-    if ctrl is None or not ctrl.ok:
+    if ctrl_m is None or ctrl is None or not ctrl.ok:
         return []
+    var = pages.variance(ctrl_m)
+    repeat = ctrl_m.http_repeat
     for f in facts.obs.http:
         if not f.ok or not cleartext(f):
             continue
-        status, body, headers, title = compare(f, ctrl)
+        status = compare(f, ctrl)[0]
         if status is False:
+            if repeat is not None and repeat.ok and repeat.status != ctrl.status:
+                continue  # the control's own status changes from fetch to fetch
             detail = f"status {f.status} from {f.address}; the control server got {ctrl.status}"
             return [Anomaly("http", "http.status_diff", detail, (f.address,))]
-        others = (body, headers, title)
-        if status and any(x is not None for x in others) and not any(others):
+        if status and var != "varies" and pages.differs_from_control(f, ctrl_m):
             detail = (
                 f"page from {f.address} differs from the control server's "
                 f"({f.body_length} vs {ctrl.body_length} bytes, "
                 f"title {f.title!r} vs {ctrl.title!r})"
             )
+            if var == "unknown":
+                detail += "; the control fetched it once, so the page's own variance is unknown"
             return [Anomaly("http", "http.body_diff", detail, (f.address,))]
     return []
 

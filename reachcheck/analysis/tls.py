@@ -9,12 +9,16 @@ certificate that does not verify (interception).
   or, with no control at all, an address no DNS rule flagged) and only for errors a
   man-in-the-middle causes (unknown CA / invalid); a name mismatch or an expiry is the site's own
   misconfiguration unless the control server verified the site on that address.
+- With an outside view (the control server's handshake on the same endpoint) certificates are
+  compared by fingerprint: the control's own certificate is the site's, another one is an
+  interceptor's. An interceptor showing one certificate for every SNI looks like the site's
+  own bad certificate from here: without an outside view it is undecided (inconclusive).
 """
 
 from __future__ import annotations
 
 from reachcheck.analysis.context import Facts, target_handshakes
-from reachcheck.model import Anomaly, TlsHandshake
+from reachcheck.model import Anomaly, CertInfo, TlsHandshake
 
 DROP_ERRORS = {"reset": "tls.reset", "timeout": "tls.timeout", "eof": "tls.eof"}
 MITM_ERRORS = frozenset({"cert_unknown_ca", "cert_invalid"})
@@ -74,26 +78,64 @@ def _control_verified(facts: Facts, address: str) -> bool:
     return any(t.ok and t.kind == "target" and t.address == address for t in ctrl.tls)
 
 
-def _same_cert_for_any_name(facts: Facts, t: TlsHandshake) -> bool:
-    """The server presents this very certificate to a benign SNI too: it is the server's own,
-    not one minted by an SNI-triggered interceptor."""
-    sha = t.cert.sha256 if t.cert is not None else None
-    if sha is None:
-        return False
-    # The control server (outside any interceptor) was shown this very certificate too: it is
-    # the site's own, e.g. a chain missing its intermediate, not one minted on the path.
+def outside_certs(facts: Facts, t: TlsHandshake) -> list[CertInfo]:
+    """The certificates the control server was shown for the name on the same endpoint."""
     ctrl = facts.obs.control
-    outside = ctrl.tls if ctrl is not None and ctrl.ok else ()
-    return any(
-        b.cert is not None and b.cert.sha256 == sha for b in (*_benign(facts, t.address), *outside)
+    if ctrl is None or not ctrl.ok:
+        return []
+    return [
+        o.cert for o in ctrl.tls
+        if o.kind == "target" and (o.address, o.port) == (t.address, t.port) and o.cert
+    ]
+
+
+def _same_cert(a: CertInfo | None, b: CertInfo | None) -> bool:
+    return a is not None and b is not None and a.sha256 is not None and a.sha256 == b.sha256
+
+
+def interceptor_ambiguous(facts: Facts, t: TlsHandshake) -> bool:
+    """An unknown-CA certificate the server shows for every SNI (the benign one too), and no
+    outside view of that endpoint: the site's own self-signed certificate and an interceptor
+    with one certificate for every name look alike from here (inconclusive, never site_down)."""
+    return (
+        t.error in MITM_ERRORS
+        and not outside_certs(facts, t)
+        and not _control_verified(facts, t.address)
+        and any(_same_cert(b.cert, t.cert) for b in _benign(facts, t.address))
     )
+
+
+def _mitm_evidence(facts: Facts, t: TlsHandshake) -> tuple[str, bool] | None:
+    """Why this certificate failure is interception, and whether that is confirmed; None if it
+    is (or may be) the site's own certificate."""
+    if _control_verified(facts, t.address):
+        return "; the control server verified the site on this address", True
+    outside = outside_certs(facts, t)
+    if outside:
+        # Compare fingerprints with what the control server, outside any interceptor, saw.
+        if any(_same_cert(o, t.cert) for o in outside):
+            return None  # the site's own certificate (e.g. a chain missing its intermediate)
+        if t.error not in MITM_ERRORS or t.cert is None:
+            return None
+        why = f"; the control server was shown another certificate (issuer {outside[0].issuer!r})"
+        return why, False
+    if t.error not in MITM_ERRORS:
+        return None  # a name mismatch or expiry from a trusted CA: the site's own mistake
+    if any(_same_cert(b.cert, t.cert) for b in _benign(facts, t.address)):
+        return None  # the same certificate for every name: ambiguous without an outside view
+    return "", False
 
 
 def cert_invalid(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     """tls.cert_invalid: the target handshake completes with a certificate that does not verify
-    on an address the control gives (or, with no control, on an unflagged address): MITM."""
+    on an address the control gives (or, with no control, on an unflagged address): MITM.
+    Evidence: the control server verified the site there (confirmed), or it was shown another
+    certificate there (fingerprints compared), or, with no outside view of the endpoint, an
+    unknown-CA certificate other than the one the benign SNI gets (minted per name). The same
+    certificate as the control's is the site's own; the same one for every SNI with no outside
+    view is left undecided (`interceptor_ambiguous`)."""
     if facts.control_available:
-        where = facts.control_addresses | facts.literal
+        where = facts.control_addresses | facts.literal | facts.control_verified
     else:
         where = None  # no control: any address DNS rules did not flag
     out: list[Anomaly] = []
@@ -103,19 +145,15 @@ def cert_invalid(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
             continue
         if where is not None and t.address not in where or t.address in suspects:
             continue
-        verified_outside = _control_verified(facts, t.address)
-        if not verified_outside and (
-            t.error not in MITM_ERRORS or _same_cert_for_any_name(facts, t)
-        ):
+        evidence = _mitm_evidence(facts, t)
+        if evidence is None:
             continue
         seen.add(t.address)
         cert = t.cert
         who = f"issuer {cert.issuer!r}, subject {cert.subject!r}" if cert else "no certificate kept"
         detail = (f"certificate for {t.sni} on {t.address}:{t.port} "
-                  f"fails verification ({t.error}): {who}")
-        if verified_outside:
-            detail += "; the control server verified the site on this address"
-        out.append(Anomaly("tls", "tls.cert_invalid", detail, (t.address,), (), verified_outside))
+                  f"fails verification ({t.error}): {who}{evidence[0]}")
+        out.append(Anomaly("tls", "tls.cert_invalid", detail, (t.address,), (), evidence[1]))
     return out
 
 

@@ -13,6 +13,8 @@ Rules, in order:
    works), else "likely". A bare failure with nothing to compare is inconclusive, never blocked.
 4. No decisive anomaly: accessible if the site answered; otherwise site_down or inconclusive.
 Anomalies of every stage are kept, so later layers on genuine addresses are reported too.
+The hard cases of design 5.1 that are no single anomaly's strength live in `hardcases.py`; the
+control server's view is compared per (address, port) and by failure kind (`outside.py`).
 TLS-validated truth needs no control: a resolver contradicting a verified address is lying.
 A resolver failing to answer (SERVFAIL/REFUSED/timeout) is at most "likely", a failure marked
 `possibly_residual` is never evidence, and a control server that failed (ok=False) counts as
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reachcheck.analysis import dns, http, tcp, tls
+from reachcheck.analysis import dns, hardcases, http, outside, pages, tcp, tls
 from reachcheck.analysis.context import PROBE_ROLES, Facts, is_v6, target_handshakes
 from reachcheck.analysis.http import cleartext
 from reachcheck.model import Anomaly
@@ -107,17 +109,19 @@ def describe(a: Anomaly, facts: Facts) -> str:
 def _tcp_strength(a: Anomaly, facts: Facts) -> str | None:
     genuine = facts.genuine
     skip_v6 = tcp.ipv6_broken(facts)
+    # Ports matter: a connect that works on 443 says nothing about the one that fails on 80.
+    ports = {c.port for c in facts.obs.tcp if not c.ok and c.address in a.addresses}
     if any(
-        c.ok and c.address in genuine and not (skip_v6 and is_v6(c.address)) for c in facts.obs.tcp
+        c.ok and c.address in genuine and c.port in ports and not (skip_v6 and is_v6(c.address))
+        for c in facts.obs.tcp
     ):
         return None  # the site is reachable on another genuine address
-    ctrl = facts.obs.control
-    if ctrl is not None and ctrl.ok:
-        seen = [c for c in ctrl.tcp if c.address in a.addresses]
-        if seen and all(not c.ok for c in seen):
-            return "down"
-        if any(c.ok for c in seen):
-            return "confirmed"
+    # The control server's view of the same (address, port), failure kinds compared.
+    seen = outside.agreement(facts, a.addresses, "tcp")
+    if seen == "same":
+        return "down"
+    if seen == "works":
+        return "confirmed"
     # Without a control server nothing says the address should answer from anywhere: a
     # blackholed address and a server that is down look the same from here. Inconclusive
     # (with the reason) is the honest answer, not a guess at blocking.
@@ -127,23 +131,33 @@ def _tcp_strength(a: Anomaly, facts: Facts) -> str | None:
 def _tls_strength(a: Anomaly, facts: Facts) -> str | None:
     if facts.validated:
         return None  # a verified handshake to the site succeeded somewhere
-    ctrl = facts.obs.control
-    if ctrl is not None and ctrl.ok:
-        seen = [t for t in ctrl.tls if t.kind == "target" and t.address in a.addresses]
-        if seen and all(not t.ok for t in seen):
-            return "down"
-        if any(t.ok for t in seen):
-            return "confirmed"
-    if a.kind in ("tls.sni_filtering", "tls.cert_invalid"):
+    if a.kind == "tls.cert_invalid":
+        return "confirmed" if a.confirmed else "likely"  # the outside view is in the anomaly
+    # The control server's view of the same (address, port), failure kinds compared: a reset
+    # here while the control completed the handshake (even with a certificate error) is not
+    # "the same way".
+    seen = outside.agreement(facts, a.addresses, "tls")
+    if seen == "same":
+        return "down"
+    if seen == "works":
+        return "confirmed"
+    if a.kind == "tls.sni_filtering":
         return "confirmed" if a.confirmed else "likely"
+    if seen == "reached":
+        return "likely"  # the server answers TLS from outside; here it is cut off
+    if seen == "differs":
+        return None  # the site fails from outside too, differently: not shown to be blocking
     return None if "ambiguous" in a.detail else "likely"
 
 
 def _http_strength(a: Anomaly, facts: Facts) -> str | None:
     if a.kind in ("http.blockpage",):
         return "confirmed"
-    if a.kind in ("http.status_diff", "http.body_diff"):
+    if a.kind == "http.status_diff":
         return "likely"
+    if a.kind == "http.body_diff":
+        # Evidence only against a control page that is stable from fetch to fetch.
+        return "likely" if pages.variance(facts.obs.control) == "stable" else None
     if a.kind == "http.throttled":
         return "likely" if http.throttle_confirmed_by_control(facts) else None
     ok_fetches = [f for f in facts.obs.http if f.ok]
@@ -183,6 +197,8 @@ def strength(a: Anomaly, facts: Facts) -> str | None:
             tried = frozenset(x for x in a.addresses if not (skip_v6 and is_v6(x)))
             if not ghost and not facts.failed_on(tried):
                 return None  # never shown to be wrong: CDN geo-answers differ all the time
+            if not ghost and outside.control_fails_everywhere(facts) is not None:
+                return None  # the site fails from outside too: the answers are not to blame
         # TLS-validated truth: the control's addresses verified, or, with no control at all,
         # a verified address proving the name exists (design section 5).
         truth = bool(facts.validated & facts.control_addresses) or (
@@ -310,22 +326,9 @@ def _first_failure_short(facts: Facts) -> str:
 def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     """No decisive evidence and no success: site_down when the site itself is at fault."""
     obs = facts.obs
-    ctrl_addrs = facts.control_addresses
-    if facts.control_state == "resolves" and all(facts.is_bogon(a) for a in ctrl_addrs):
-        return Decision(
-            "site_down",
-            "likely",
-            "the site's own DNS (the control too) gives only special-purpose addresses",
-            "Site down: its DNS points to a private address",
-        )
-    ctrl = facts.control_fetch
-    if ctrl is not None and not ctrl.ok:
-        return Decision(
-            "site_down",
-            "confirmed",
-            f"the control server's fetch failed too ({ctrl.error})",
-            "Site down: it fails from outside too",
-        )
+    ruling = hardcases.outside_view(facts) or hardcases.ambiguous_certificate(facts)
+    if ruling is not None:
+        return Decision(*ruling)
     genuine = facts.genuine
     certs = [
         t for t in target_handshakes(obs) if t.address in genuine and t.error in tls.CERT_ERRORS
@@ -357,8 +360,14 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     if _network_down(facts):
         why = "local network looks down: no DNS query was answered and no connection succeeded"
         return Decision("inconclusive", "none", why, "Local network looks down")
+    own = hardcases.own_dns_special(facts)
+    if own is not None:
+        return Decision(*own)
     graded = [(a, strength(a, facts)) for a in anomalies]
     dns_decisive = any(s for a, s in graded if a.stage == "dns")
+    ruling = hardcases.rewritten(facts, dns_decisive)
+    if ruling is not None:
+        return Decision(*ruling)
     if (
         not dns_decisive
         and not _probe_addresses(facts)
@@ -422,6 +431,15 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
             _trusted_dns_works(facts),
         )
     verified = bool(facts.validated) or any(f.ok and not cleartext(f) for f in facts.obs.http)
+    if not verified:
+        ruling = hardcases.undecided_page(facts, anomalies, how)
+        if ruling is not None:
+            return Decision(*ruling)
+    partial = hardcases.partial_success(facts)
+    if partial is not None:
+        # Only some stages were measured: say what was judged, never "Reachable".
+        how += hardcases.unchecked_note(facts)
+        return Decision("accessible", "likely" if not verified else "confirmed", how, partial)
     slow = next((a for a in anomalies if a.kind == "http.throttled"), None)
     note = "; but very slow (possibly throttled)" if slow is not None else ""
     if slow is not None:

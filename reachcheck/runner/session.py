@@ -253,6 +253,9 @@ class Session:
             obs = rec.observations(self.clock_ms() - start)
             return inconclusive(target, f"internal error: {exc!r}", obs)
         obs = rec.observations(self.clock_ms() - start)
+        # Which stages this run measures, so the verdict says what was (not) judged (--only).
+        stages = tuple(x for x in ("dns", "tcp", "tls", "http") if x in self.config.stages)
+        obs = dataclasses.replace(obs, stages_checked=stages)
         try:
             return judge(obs)
         except Exception as exc:

@@ -72,7 +72,12 @@ CASES = [
      ["dns.inconsistent"]),
     ("cdn-disjoint-but-validated",
      obs(system(CDN_OTHER), control(REAL), *clean_https(CDN_OTHER)), []),
-    ("ghost", obs(system(FORGED), control(rcode="NXDOMAIN")), ["dns.inconsistent"]),
+    # Ghost DNS: a resolver abroad answers too (not the ISP resolver's own rewriting).
+    ("ghost", obs(system(FORGED), query("probe", resp(FORGED)), control(rcode="NXDOMAIN")),
+     ["dns.inconsistent", "dns.inconsistent"]),
+    # The system resolver alone rewrites a dead name (design 5.1): not ghost DNS.
+    ("nxdomain-rewrite", obs(system(FORGED), query("probe", resp(rcode="NXDOMAIN")),
+                             control(rcode="NXDOMAIN")), []),
     ("ip-literal-no-dns", obs(tcp(REAL), target=REAL), []),
 ]
 

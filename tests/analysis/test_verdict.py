@@ -66,8 +66,10 @@ CASES = [
         "dns_blocked", "confirmed", {"dns.injection"},
     ),
     (
+        # The resolver abroad answers the dead name too: not the ISP's own NXDOMAIN rewriting.
         "ghost-dns",
-        obs(system(FORGED), control(rcode="NXDOMAIN"), tcp(FORGED), fetch(FORGED, ok=False)),
+        obs(system(FORGED), query("probe", resp(FORGED)), control(rcode="NXDOMAIN"), tcp(FORGED),
+            fetch(FORGED, ok=False)),
         "dns_blocked", "likely", {"dns.inconsistent"},
     ),
     (

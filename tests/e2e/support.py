@@ -59,6 +59,9 @@ def loopback_args(
         "--ca-bundle", ca_bundle,
         "--timeout", str(timeout),
         "--hold-on", str(hold_on),
+        # Loopback plays the public internet here (as 198.18.0.0/15 does in the lab): without
+        # this, every site's own DNS would point at a special-purpose address (site_down).
+        "--public-range", "127.0.0.0/8",
     ]  # fmt: skip
 
 

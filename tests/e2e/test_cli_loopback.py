@@ -207,6 +207,7 @@ def test_all_sites_together(all_sites: dict[str, Any]) -> None:
     for r in doc["results"]:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
     assert doc["summary"] == counts
+    assert all(r["stages_checked"] == ["dns", "tcp", "tls", "http"] for r in doc["results"])
 
 
 def test_jsonl_stdout_matches_json(all_sites: dict[str, Any]) -> None:
@@ -273,3 +274,7 @@ def test_dns_only_survey(world: World, workdir: Path, uvloop: str,
     assert got["nx.test"]["verdict"] == "dns_blocked", got["nx.test"]["reason"]
     roles = {q["role"] for q in got["ok.test"]["dns"]}
     assert roles == {"system", "injection", "control"}, roles
+    # It judged DNS only and says so: never "Reachable"; the JSON names the stages that ran.
+    assert got["ok.test"]["summary"] == "DNS consistent; other stages not checked"
+    assert got["ok.test"]["confidence"] == "likely"
+    assert all(r["stages_checked"] == ["dns"] for r in doc["results"]), doc["results"]

@@ -147,8 +147,9 @@ def censor_rules(scenarios: tuple[Scenario, ...]) -> str:
                     filt.append(f"-A FORWARD -d {s.address} -p tcp -j REJECT "
                                 "--reject-with tcp-reset")
             elif isinstance(a, S.TlsMitm):
+                box = S.MITM_ONE_ADDR if a.one_cert else S.MITM_ADDR
                 nat.append(f"-A PREROUTING {c} -p tcp -d {s.address} --dport 443 "
-                           f"-j DNAT --to-destination {S.MITM_ADDR}:443")
+                           f"-j DNAT --to-destination {box}:443")
             elif isinstance(a, S.HttpBlockpage):
                 nat.append(f"-A PREROUTING {c} -p tcp -d {s.address} --dport 80 "
                            f"-j DNAT --to-destination {PROXY_ADDR}:80")
@@ -294,7 +295,7 @@ class Lab:
 
     def _world_addresses(self) -> set[str]:
         fixed = {S.PUBLIC_RESOLVER, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
-                 S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
+                 S.MITM_ADDR, S.MITM_ONE_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
         return fixed | {s.address for s in self.scenarios}
 
     # -------------------------------------------------------------------------- servers
@@ -342,7 +343,14 @@ class Lab:
                    for s in self.scenarios for a in s.censor if isinstance(a, S.HttpBlockpage)}
         http.append({"address": PROXY_ADDR, "port": 80, "tls": None, "raw": proxied,
                      "default": S.MM_BLOCKPAGE})
-        mitm = [s for s in self.scenarios if any(isinstance(a, S.TlsMitm) for a in s.censor)]
+        mitm = [s for s in self.scenarios
+                if any(isinstance(a, S.TlsMitm) and not a.one_cert for a in s.censor)]
+        one = [s for s in self.scenarios
+               if any(isinstance(a, S.TlsMitm) and a.one_cert for a in s.censor)]
+        # The one-certificate appliance: its own name, the rogue CA, for every SNI.
+        http.append({"address": S.MITM_ONE_ADDR, "port": 443,
+                     "tls": [leaf(rogue, S.MITM_ONE_NAME, "mitm1")],
+                     "pages": {s.domain: _page(s.title, "proxied") for s in one}})
         # The interceptor mints a certificate for each name it is asked for (its own CA), as
         # national interceptors do (Kazakhstan 2019): the benign SNI gets one of its own.
         mitm_tls = [leaf(rogue, s.domain, "mitm") for s in mitm]

@@ -32,6 +32,9 @@ DOH_NAME = "doh.test"
 INJECTION_PROBE = "198.18.0.99"  # a world address running no DNS service
 BLOCKPAGE_ADDR = "10.10.34.34"  # Iran's national blockpage address (a known censor address)
 MITM_ADDR = "198.18.3.1"  # the censor's TLS interceptor (cert from an untrusted "national" CA)
+# A second interceptor that shows ONE certificate (its own name, untrusted CA) for every SNI.
+MITM_ONE_ADDR = "198.18.3.3"
+MITM_ONE_NAME = "filter-appliance.test"
 FORGED_POOL = "198.18.200."  # forged answers point here; nothing answers there (GFW-like)
 BOGON_ANSWER = "10.66.0.7"  # private address a lying resolver hands out; not a known censor IP
 SITE_NET = "198.18.1."  # site i gets SITE_NET + (10 + i)
@@ -62,6 +65,18 @@ UNKNOWN_BLOCKPAGE = (
     "accordance with the regulations of the communications authority. If you believe the "
     "restriction is an error, contact your service provider's customer support quoting the "
     "reference shown below.</p><p>Reference: RX-7731-4402-AE</p></body></html>"
+)
+
+# A notice page the filter serves on the genuine address with the site's own server software
+# (the very header names the site sends): no fingerprint knows it, headers match, only the
+# content (title, size) tells it from the site's page. Several times the genuine page's size.
+NOTICE_PAGE = (
+    "<!doctype html><html><head><title>Important service notice</title></head><body>"
+    "<h1>Important service notice</h1><p>The page you asked for cannot be shown on this "
+    "connection. Access to this address has been limited following an instruction received "
+    "by your provider. For details about the instruction and how to request a review, please "
+    "see the provider's notice board or call customer care with the case number below.</p>"
+    "<p>Case number: NT-5520-1187-QX</p></body></html>"
 )
 
 # Myanmar national blockpage (matches fingerprint nat_mm_transportcomms_block).
@@ -117,7 +132,10 @@ class IpBlock:
 @dataclass(frozen=True)
 class TlsMitm:
     """Port 443 of the site's address is DNATed to an interceptor whose certificate comes
-    from a CA the client does not trust."""
+    from a CA the client does not trust. `one_cert`: the interceptor shows one certificate
+    (its own name) for every SNI, the benign one too, like many filtering appliances."""
+
+    one_cert: bool = False
 
 
 @dataclass(frozen=True)
@@ -126,11 +144,12 @@ class HttpBlockpage:
     (chosen by the Host header). `status`: its status line. `framing`: "http11" sends
     Content-Length and `Connection: close` like the genuine servers; "http10" is a bare
     HTTP/1.0 answer (Content-Type only, body ends when the connection closes) as many
-    injecting middleboxes send."""
+    injecting middleboxes send; "site" is the site's own server software (exactly its header
+    names), so only the content differs."""
 
     body: str = MM_BLOCKPAGE
     status: str = "200 OK"
-    framing: Literal["http11", "http10"] = "http11"
+    framing: Literal["http11", "http10", "site"] = "http11"
 
 
 @dataclass(frozen=True)
@@ -185,6 +204,12 @@ class Scenario:
     control_anomalies: frozenset[str] = frozenset()
     control_confirmed: bool = False
     control_gap: str = ""
+    # With a control server that fetched the page ONCE (no `http_repeat`: the page's own
+    # variance unknown), the verdicts allowed instead of `control_verdicts` (None: the same).
+    control_verdicts_one_fetch: frozenset[str] | None = None
+    # What the generated clean twin must come out as (None: accessible, or site_down for a
+    # name that does not exist); for a twin that keeps a site's own mistake (a bad cert).
+    twin_verdicts: frozenset[str] | None = None
     address: str = field(default="", compare=False)
 
     @property
@@ -207,9 +232,10 @@ def _s(
     **kw: object,
 ) -> Scenario:
     vs = frozenset((verdicts,) if isinstance(verdicts, str) else verdicts)
-    cv = kw.pop("control_verdicts", None)
-    if cv is not None:
-        kw["control_verdicts"] = frozenset((cv,) if isinstance(cv, str) else cv)  # type: ignore
+    for key in ("control_verdicts", "control_verdicts_one_fetch", "twin_verdicts"):
+        cv = kw.pop(key, None)
+        if cv is not None:
+            kw[key] = frozenset((cv,) if isinstance(cv, str) else cv)  # type: ignore
     kw["control_anomalies"] = frozenset(kw.get("control_anomalies", ()))  # type: ignore
     return Scenario(
         name, domain, vs, frozenset(anomalies), tuple(censor), **kw  # type: ignore[arg-type]
@@ -268,6 +294,7 @@ _CENSORED: tuple[Scenario, ...] = (
     _s("unknown-blockpage", "poloniex.test", "accessible", (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE, framing="http10"), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
+       control_verdicts_one_fetch="inconclusive",
        note="proxy serves a 200 page no fingerprint knows (bare HTTP/1.0 answer)"),
     _s("unknown-blockpage-403", "bitstamp.test", "accessible", (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE, status="403 Forbidden"), scheme="http",
@@ -276,6 +303,7 @@ _CENSORED: tuple[Scenario, ...] = (
     _s("unknown-blockpage-http11", "bitmex.test", "accessible", (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
+       control_verdicts_one_fetch="inconclusive",
        note="proxy serves a 200 unknown page with its own headers (Content-Length, Connection)"),
     _s("dns-and-sni", "coinmarketcap.test", "dns_blocked", ("dns.injection", "tls.*"),
        InjectDns(forged=(FORGED_POOL + "2",)), SniReset(), reachable_with_trusted_dns=False,
@@ -285,6 +313,26 @@ _CENSORED: tuple[Scenario, ...] = (
        Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s"),
     _s("ghost-dns", "ghostsite.test", "dns_blocked", ("dns.*",), IspDns((BLOCKPAGE_ADDR,)),
        exists=False, note="name does not exist upstream; the ISP resolver still answers"),
+    # Design 5.1, "the control fails the same way" only with the same kind of failure: the
+    # site's own certificate names another host, so the control server's handshake completes
+    # with a certificate error; here the SNI is reset. Not site_down (issue 16's lab case).
+    _s("sni-reset-bad-cert", "badcertsni.test", "tls_blocked", ("tls.sni_filtering",),
+       SniReset(), cert="wrong_host", control_anomalies=("tls.sni_filtering",),
+       twin_verdicts=("site_down",),
+       note="RST on the SNI of a site whose own certificate names another host"),
+    # Design 5.1: one certificate for every SNI looks like the site's own bad certificate from
+    # one vantage point: inconclusive, never site_down; the control server settles it.
+    _s("tls-mitm-one-cert", "kucoinone.test", "inconclusive", (), TlsMitm(one_cert=True),
+       control_verdicts="tls_blocked", control_anomalies=("tls.cert_invalid",),
+       control_confirmed=True,
+       note="interceptor showing one untrusted certificate for every SNI (benign too)"),
+    # A notice page on the genuine address from the site's own server software (same header
+    # names): headers match, so only a content comparison with the control's page shows it.
+    _s("notice-same-server", "noticepage.test", "accessible", (),
+       HttpBlockpage(NOTICE_PAGE, framing="site"), scheme="http",
+       control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
+       control_verdicts_one_fetch="inconclusive",
+       note="notice page on the genuine address with the site's exact header names"),
 )
 
 _UNCENSORED: tuple[Scenario, ...] = (
@@ -313,10 +361,11 @@ def _twin(s: Scenario) -> Scenario:
     # "<label>-twin.<tld>": a censor string for the original name is never a substring of it.
     return replace(
         s, name=s.name + "~twin", domain=f"{first}-twin.{rest}",
-        verdicts=frozenset({"accessible" if s.exists else "site_down"}),
+        verdicts=s.twin_verdicts or frozenset({"accessible" if s.exists else "site_down"}),
         anomalies=frozenset(), censor=(), twin_of=s.name, shares_address_with=None,
         reachable_with_trusted_dns=None, known_gap="", control_verdicts=None,
         control_anomalies=frozenset(), control_confirmed=False, control_gap="",
+        control_verdicts_one_fetch=None,
         note=f"clean twin of {s.name}",
     )
 

@@ -12,7 +12,7 @@ Config (written by `tests.lab.netns`):
              "doh": {"path", "zone"} | null}]}
 `raw` answers are what a filtering proxy sends: any status, its own header set (no Server;
 Content-Length, Connection, Cache-Control), or with "http10" a bare HTTP/1.0 head (Content-Type
-only) whose body ends with the connection.
+only) whose body ends with the connection, or with "site" exactly the sites' own header set.
 """
 
 from __future__ import annotations
@@ -110,7 +110,10 @@ class HttpHandler:
         raw = self.raw.get(host)
         if raw is not None:
             page_bytes = raw["body"].encode()
-            if raw.get("framing") == "http10":
+            if raw.get("framing") == "site":  # the site's own server software and headers
+                writer.write(_response(raw["status"], page_bytes, "text/html; charset=utf-8",
+                                       False))
+            elif raw.get("framing") == "http10":
                 writer.write(f"HTTP/1.0 {raw['status']}\r\nContent-Type: text/html\r\n\r\n"
                              .encode() + page_bytes)
             else:  # the proxy's own header set: shares only Content-Length/Connection with sites
