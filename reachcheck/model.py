@@ -200,6 +200,9 @@ class ControlMeasurement:
     tcp: tuple[TcpConnect, ...] = ()
     tls: tuple[TlsHandshake, ...] = ()
     http: HttpFetch | None = None
+    # Who measured: a control server (`--control`) or the user's own proxy (`--via`), whose
+    # view plays the same role. `server` is then the proxy URL without its password.
+    vantage: Literal["control_server", "proxy"] = "control_server"
 
 
 # ---------------------------------------------------------------------------- observations
@@ -228,6 +231,9 @@ class Observations:
     http: tuple[HttpFetch, ...] = ()
     control: ControlMeasurement | None = None
     elapsed_ms: float = 0.0
+    # The tun device the default route goes through (a VPN or a proxy's TUN mode), or None:
+    # then the "direct" path is not direct (gathered once per run, see probes/route.py).
+    default_route_tun: str | None = None
 
 
 # --------------------------------------------------------------------------------- results
@@ -266,6 +272,14 @@ class SiteResult:
     reachable_with_trusted_dns: bool | None = None
     # The mechanism in words a non-expert understands, for the table.
     summary: str = ""
+    # Copied from the observations (so a saved run can be re-judged).
+    default_route_tun: str | None = None
+    # With --via: the site answered (verified TLS and a page, or a cleartext page) through the
+    # user's proxy; False = it did not; None = no proxy view (none given, or it failed).
+    reachable_via_proxy: bool | None = None
+    # What showed that the measured path goes through a local proxy/VPN (fake-ip answers,
+    # hijacked DNS, a tun default route), in one line; None = the path looks direct.
+    local_proxy: str | None = None
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -279,6 +293,7 @@ class SiteResult:
             http=self.http,
             control=self.control,
             elapsed_ms=self.elapsed_ms,
+            default_route_tun=self.default_route_tun,
         )
 
 
