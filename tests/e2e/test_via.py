@@ -88,7 +88,7 @@ def test_through_socks5_with_password(world: World, workdir: Path) -> None:
     assert any(q["responses"] for q in view["dns"]), "DoH through the proxy"
     assert view["http"]["status"] == 200 and view["http"]["tls"]["ok"] is True
     assert ("127.0.0.2", world.site_port) in world.proxy_socks.destinations
-    assert doc["settings"]["via"].endswith("***@127.0.0.1:%d" % world.proxy_socks.port)
+    assert doc["settings"]["via"].endswith(f"***@127.0.0.1:{world.proxy_socks.port}")
     assert SECRET not in (workdir / "run.json").read_text() and SECRET not in proc.stderr
     assert "via your proxy: reachable" in result["summary"]
 
