@@ -69,21 +69,27 @@ def _answered_locally(facts: Facts) -> str | None:
     ttls: list[int] = []
     arrival = 0.0
     for q in queries:
-        if len(q.responses) != 1 or q.answer is None or not q.answer.addresses:
-            return None  # a race, a failure or an empty answer: not one local answerer
-        by_type.setdefault(q.qtype, set()).add(tuple(sorted(q.answer.addresses)))
-        ttls.extend(q.answer.ttls)
-        arrival = max(arrival, q.answer.arrived_ms)
+        answer = q.answer
+        if len(q.responses) != 1 or answer is None or answer.rcode != "NOERROR":
+            return None  # a race, a failure, NXDOMAIN: not one local answerer
+        # An empty answer counts too (fake-ip proxies answer AAAA with nothing), as long as
+        # every resolver gives the same one for that type.
+        by_type.setdefault(q.qtype, set()).add(tuple(sorted(answer.addresses)))
+        ttls.extend(answer.ttls)
+        arrival = max(arrival, answer.arrived_ms)
     if any(len(answers) != 1 for answers in by_type.values()):
         return None
     addresses = {a for answers in by_type.values() for a in next(iter(answers))}
+    if not addresses:
+        return None
     tiny = bool(ttls) and all(t <= TINY_TTL for t in ttls)
     truth = bool(addresses & (facts.control_addresses | facts.validated))
     if not (tiny or truth):
         return None
     why = f"TTL {max(ttls)}" if tiny else "the real address"
     return (f"every resolver, even the injection probe (no DNS service runs there), got the "
-            f"same single answer ({why}, within {arrival:.0f} ms): DNS is answered locally")
+            f"same single answer ({why}, within {arrival:.0f} ms): DNS is answered locally "
+            "(a local proxy/VPN, or DNS interception on this network)")
 
 
 def detect(facts: Facts, fake_ip_pools: Sequence[str] = ()) -> str | None:

@@ -58,7 +58,7 @@ _ERRNO = {
 # SOCKS5 reply codes (RFC 1928 section 6) and HTTP CONNECT statuses, as error names.
 _SOCKS5_REPLY = {1: "proxy_error", 2: "proxy_refused", 3: "unreachable", 4: "unreachable",
                  5: "refused", 6: "timeout", 7: "proxy_error", 8: "proxy_error"}
-_CONNECT_STATUS = {403: "proxy_refused", 407: "proxy_auth", 504: "timeout"}
+_CONNECT_STATUS = {401: "proxy_auth", 403: "proxy_refused", 407: "proxy_auth", 504: "timeout"}
 
 _MAX_DEPTH = 32  # chains are short; this only guards against pathological cycles
 

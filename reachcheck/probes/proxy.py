@@ -127,7 +127,8 @@ def _as_proxy_failure(exc: Exception) -> Exception:
 def _is_auth_failure(exc: Any) -> bool:
     code = getattr(exc, "error_code", None)
     text = str(exc).lower()
-    return code == 407 or "authentication" in text
+    # 407 is the standard answer; some proxies (tinyproxy's BasicAuth) answer CONNECT with 401.
+    return code in (401, 407) or "authentication" in text
 
 
 def _strerror(exc: OSError) -> str:

@@ -46,6 +46,8 @@ def clash_fake_ip(proxied: bool = False) -> Observations:
     return obs(
         query("system", ttl1(FAKE)), query("probe", ttl1(FAKE)),
         query("injection", ttl1(FAKE)), control(REAL),
+        # AAAA: an empty answer from the proxy, whoever was asked
+        *(query(role, ttl1(), qtype="AAAA") for role in ("system", "probe", "injection")),
         tcp(FAKE), hs(FAKE, kind="benign", error="eof"), *on_fake,
         tcp(REAL), hs(REAL, kind="benign"), hs(REAL, error="reset"),  # the real address: SNI RST
     )
