@@ -89,6 +89,15 @@ def _same_cert_for_any_name(facts: Facts, t: TlsHandshake) -> bool:
     )
 
 
+def seen_outside(facts: Facts, t: TlsHandshake) -> bool:
+    """The outside view (control server or proxy) was shown this very certificate too."""
+    ctrl = facts.obs.control
+    sha = t.cert.sha256 if t.cert is not None else None
+    if ctrl is None or not ctrl.ok or sha is None:
+        return False
+    return any(h.cert is not None and h.cert.sha256 == sha for h in ctrl.tls)
+
+
 def cert_invalid(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     """tls.cert_invalid: the target handshake completes with a certificate that does not verify
     on an address the control gives (or, with no control, on an unflagged address): MITM."""

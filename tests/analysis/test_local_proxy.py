@@ -18,6 +18,7 @@ from tests.analysis.builders import (
     DOMAIN,
     FORGED,
     REAL,
+    cert,
     control,
     ctrl_server,
     fetch,
@@ -175,6 +176,24 @@ def test_interceptor_confirmed_by_the_proxys_certificate() -> None:
                       http=fetch(REAL))
     r = judge(obs(*local, control_server=view))  # type: ignore[arg-type]
     assert (r.verdict, r.confidence) == ("tls_blocked", "confirmed")
+
+
+def test_static_interceptor_needs_an_outside_view() -> None:
+    """One certificate for every SNI (design 5.1): the site's own broken certificate or an
+    interceptor's; inconclusive alone (never site_down), decided by the proxy's view."""
+    rogue = cert(issuer="CN=National Filter", subject="CN=filter.national", sha="99")
+    local = [system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", crt=rogue),
+             hs(REAL, error="cert_unknown_ca", crt=rogue)]
+    alone = judge(obs(*local))
+    assert alone.verdict == "inconclusive" and "--via" in alone.reason
+    genuine = hs(REAL, crt=cert(issuer="CN=Real CA", sha="11"))
+    view = proxy_view(dns=(control(REAL),), tcp_=(tcp(REAL),), tls_=(genuine,), http=fetch(REAL))
+    r = judge(obs(*local, control_server=view))  # type: ignore[arg-type]
+    assert (r.verdict, r.confidence) == ("tls_blocked", "confirmed")
+    same = proxy_view(dns=(control(REAL),), tcp_=(tcp(REAL),),
+                      tls_=(hs(REAL, error="cert_unknown_ca", crt=rogue),))
+    r = judge(obs(*local, control_server=same))  # type: ignore[arg-type]
+    assert r.verdict == "site_down", r.reason  # the proxy sees the same broken certificate
 
 
 def test_failed_proxy_view_falls_back_with_the_reason() -> None:

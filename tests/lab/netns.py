@@ -147,8 +147,9 @@ def censor_rules(scenarios: tuple[Scenario, ...]) -> str:
                     filt.append(f"-A FORWARD -d {s.address} -p tcp -j REJECT "
                                 "--reject-with tcp-reset")
             elif isinstance(a, S.TlsMitm):
+                to = S.STATIC_MITM_ADDR if a.static else S.MITM_ADDR
                 nat.append(f"-A PREROUTING {c} -p tcp -d {s.address} --dport 443 "
-                           f"-j DNAT --to-destination {S.MITM_ADDR}:443")
+                           f"-j DNAT --to-destination {to}:443")
             elif isinstance(a, S.HttpBlockpage):
                 nat.append(f"-A PREROUTING {c} -p tcp -d {s.address} --dport 80 "
                            f"-j DNAT --to-destination {PROXY_ADDR}:80")
@@ -294,7 +295,7 @@ class Lab:
 
     def _world_addresses(self) -> set[str]:
         fixed = {S.PUBLIC_RESOLVER, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
-                 S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
+                 S.MITM_ADDR, S.STATIC_MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
         return fixed | {s.address for s in self.scenarios}
 
     # -------------------------------------------------------------------------- servers
@@ -342,7 +343,10 @@ class Lab:
                    for s in self.scenarios for a in s.censor if isinstance(a, S.HttpBlockpage)}
         http.append({"address": PROXY_ADDR, "port": 80, "tls": None, "raw": proxied,
                      "default": S.MM_BLOCKPAGE})
-        mitm = [s for s in self.scenarios if any(isinstance(a, S.TlsMitm) for a in s.censor)]
+        mitm = [s for s in self.scenarios
+                if any(isinstance(a, S.TlsMitm) and not a.static for a in s.censor)]
+        static = [s for s in self.scenarios
+                  if any(isinstance(a, S.TlsMitm) and a.static for a in s.censor)]
         # The interceptor mints a certificate for each name it is asked for (its own CA), as
         # national interceptors do (Kazakhstan 2019): the benign SNI gets one of its own.
         mitm_tls = [leaf(rogue, s.domain, "mitm") for s in mitm]
@@ -352,6 +356,9 @@ class Lab:
         leaf(ca, S.CONTROL_NAME, "control", S.CONTROL_NAME, S.CONTROL_ADDR)  # = control_pem
         http.append({"address": S.MITM_ADDR, "port": 443, "tls": mitm_tls,
                      "pages": {s.domain: _page(s.title, "proxied") for s in mitm}})
+        http.append({"address": S.STATIC_MITM_ADDR, "port": 443,
+                     "tls": [leaf(rogue, "filter.national.test", "static")],
+                     "pages": {s.domain: _page(s.title, "proxied") for s in static}})
         world = {
             "dns": [{"address": S.PUBLIC_RESOLVER, "port": 53, "zone": truth,
                      "delay_ms": S.PUBLIC_RESOLVER_DELAY_MS}],

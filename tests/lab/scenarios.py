@@ -32,6 +32,8 @@ DOH_NAME = "doh.test"
 INJECTION_PROBE = "198.18.0.99"  # a world address running no DNS service
 BLOCKPAGE_ADDR = "10.10.34.34"  # Iran's national blockpage address (a known censor address)
 MITM_ADDR = "198.18.3.1"  # the censor's TLS interceptor (cert from an untrusted "national" CA)
+# A static interceptor: one certificate (its own name, the untrusted CA) whatever the SNI.
+STATIC_MITM_ADDR = "198.18.3.3"
 FORGED_POOL = "198.18.200."  # forged answers point here; nothing answers there (GFW-like)
 BOGON_ANSWER = "10.66.0.7"  # private address a lying resolver hands out; not a known censor IP
 SITE_NET = "198.18.1."  # site i gets SITE_NET + (10 + i)
@@ -117,7 +119,10 @@ class IpBlock:
 @dataclass(frozen=True)
 class TlsMitm:
     """Port 443 of the site's address is DNATed to an interceptor whose certificate comes
-    from a CA the client does not trust."""
+    from a CA the client does not trust. `static`: it shows one certificate for every SNI
+    (the benign one too), so from one vantage point it looks like the site's own bad one."""
+
+    static: bool = False
 
 
 @dataclass(frozen=True)
@@ -259,6 +264,13 @@ _CENSORED: tuple[Scenario, ...] = (
        note="every SYN to the address answered with a RST"),
     _s("tls-mitm", "kucoin.test", "tls_blocked", ("tls.cert_invalid",), TlsMitm(),
        note="port 443 intercepted with a certificate from an untrusted CA"),
+    # One certificate for every name: without an outside view it is the site's own broken
+    # certificate as far as one vantage point can tell (design 5.1: inconclusive, never
+    # site_down); the control server or the proxy verifies the real one and settles it.
+    _s("tls-static-interceptor", "mexc.test", "inconclusive", (), TlsMitm(static=True),
+       control_verdicts="tls_blocked", control_anomalies=("tls.cert_invalid",),
+       control_confirmed=True,
+       note="port 443 intercepted; the interceptor shows the same certificate for any SNI"),
     _s("http-blockpage", "gateio.test", "http_blocked", ("http.blockpage",), HttpBlockpage(),
        scheme="http", control_anomalies=("http.blockpage",), control_confirmed=True,
        note="transparent proxy on the real address serves a national blockpage"),

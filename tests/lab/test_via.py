@@ -29,8 +29,9 @@ from tests.lab.test_scenarios import _explain, _has, _kinds
 pytestmark = pytest.mark.lab
 
 VIA = ["ip-blackhole", "ip-blackhole~twin", "ip-reset", "ip-reset~twin", "tls-mitm",
-       "tls-mitm~twin", "http-blockpage", "http-blockpage~twin", "server-down",
-       "server-blackholed", "dns-and-sni", "unknown-blockpage-403"]
+       "tls-mitm~twin", "tls-static-interceptor", "tls-static-interceptor~twin",
+       "http-blockpage", "http-blockpage~twin", "server-down", "server-blackholed", "dns-and-sni",
+       "unknown-blockpage-403"]
 VPN = ["dns-injection", "dns-injection~twin", "sni-reset", "sni-reset~twin", "ip-blackhole",
        "tls-mitm", "http-blockpage", "isp-bogon", "site-nxdomain"]
 VPN_DIRECT = ("tradingview.test",)  # sni-reset's name: the local proxy sends it DIRECT
@@ -79,7 +80,7 @@ def test_with_via(name: str, via_run: Run) -> None:
 def test_via_turns_inconclusive_into_confirmed(via_run: Run) -> None:
     """The issue's promise: what one vantage leaves inconclusive, the proxy decides."""
     expected = {"ip-blackhole": "tcp_blocked", "ip-reset": "tcp_blocked",
-                "server-blackholed": "site_down"}
+                "tls-static-interceptor": "tls_blocked", "server-blackholed": "site_down"}
     for name, verdict in expected.items():
         result = via_run.by_domain[BY_NAME[name].domain]
         assert (result["verdict"], result["confidence"]) == (verdict, "confirmed"), \
