@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 import click
 from click.core import ParameterSource
 
-from reachcheck import __version__, options
+from reachcheck import __version__, options, viaopts
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
 from reachcheck.diff_cli import diff
 from reachcheck.execute import Summary, console, run_check
@@ -265,6 +265,8 @@ def cli() -> None:
                    "down. [default: none]")
 @click.option("--control-token-file", metavar="FILE", callback=_cb(options.read_token_file),
               help="File holding the control server's access token. [default: none]")
+@viaopts.via_option
+@viaopts.fake_ip_pool_option
 @public_range_option
 @click.option("--label", metavar="TEXT", callback=_cb(_parse_label),
               help="Name this vantage point (a city, an ISP); stored on every result and in "
@@ -283,6 +285,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           ca_bundle: str | None, timeout: float, hold_on: float, concurrency: int,
           rate: float | None, stages: frozenset[str] | None, no_ipv6: bool,
           control: str | None, control_token_file: str | None,
+          via: str | None, fake_ip_pools: tuple[str, ...] | None,
           public_ranges: tuple[str, ...], label: str | None, no_history: bool,
           json_path: str | None, jsonl_path: str | None, color: bool | None,
           quiet: bool) -> int:
@@ -307,11 +310,21 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
         control=control,
         control_token=control_token_file,
         public_ranges=public_ranges,
+        via=via,
+        fake_ip_pools=viaopts.fake_ip_pools(fake_ip_pools),
+        ignored_proxy_env=viaopts.proxy_env(),
     )
     if control_token_file and not control:
         raise click.UsageError("--control-token-file needs --control")
+    if via and control:
+        raise click.UsageError("--via and --control are two outside views: give one")
     _check_output_paths(json_path, jsonl_path)
     target_iter, total = _collect_targets(targets, sites_path, strict, quiet)
+    if not {"tcp", "tls", "http"} & config.stages:
+        config = dataclasses.replace(config, via=None)  # a DNS-only scan connects nowhere
+    viaopts.check_via(config)  # an unusable proxy: one line, exit 2, before any output
+    if config.ignored_proxy_env and not quiet:
+        viaopts.note_proxy_env(config.ignored_proxy_env, config.via)
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
                         color, quiet, label=label, history=not no_history)

@@ -31,6 +31,9 @@ DEFAULT_DOH: tuple[DohServer, ...] = (
 # forged by something on the path.
 DEFAULT_INJECTION_PROBE = "93.184.215.14"
 DEFAULT_BENIGN_SNI = "example.com"
+# Clash/Mihomo's default fake-ip range: a local proxy in fake-ip mode answers every name with a
+# placeholder from it (design section 9). Benchmark space (RFC 2544): no public name lives there.
+DEFAULT_FAKE_IP_POOLS: tuple[str, ...] = ("198.18.0.0/16",)
 
 ALL_STAGES: frozenset[str] = frozenset({"dns", "tcp", "tls", "http"})
 
@@ -64,3 +67,10 @@ class Config:
     # CIDRs whose addresses count as public, not special-purpose (labs and test networks that
     # use 198.18.0.0/15 or 10.0.0.0/8); passed to the analysis, recorded in the JSON settings.
     public_ranges: tuple[str, ...] = ()
+    # The user's own proxy as the outside view (`--via`): socks5://, socks5h://, http:// URL
+    # (may hold a password: the JSON settings show it without).
+    via: str | None = None
+    # CIDRs a local proxy's fake-ip answers come from (a sign that the path is not direct).
+    fake_ip_pools: tuple[str, ...] = DEFAULT_FAKE_IP_POOLS
+    # *_PROXY environment variables that were set and that the direct path ignored.
+    ignored_proxy_env: tuple[str, ...] = ()

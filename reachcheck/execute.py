@@ -60,6 +60,8 @@ class _Sink:
         self.stop: asyncio.Event | None = None
         self.stamp: RunStamp | None = None
         self.history: HistoryRecorder | None = None
+        self.local_proxy: str | None = None  # the first sign of a local proxy/VPN seen
+        self.local_proxy_sites = 0
 
     def on_result(self, result: SiteResult) -> None:
         if self.failure is not None:
@@ -80,6 +82,9 @@ class _Sink:
         if self.history is not None:
             self.history.add(result)
         self.counts[result.verdict] += 1
+        if result.local_proxy:
+            self.local_proxy_sites += 1
+            self.local_proxy = self.local_proxy or result.local_proxy
         if self.keep:
             position = self.order.pop(result.target, len(self.order) + len(self.rows))
             self.rows[position] = Row.of(result)
@@ -206,6 +211,11 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
         render_table(sink.results, console(color), counts)
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(counts))
+    if sink.local_proxy and not quiet:
+        click.echo(f"reachcheck: warning: the path is not direct for {sink.local_proxy_sites} "
+                   f"site(s): a local proxy or VPN answers for this network "
+                   f"({sink.local_proxy}). No blocking is claimed; to measure this network, "
+                   "turn the proxy/VPN off, or pass it as --via URL.", err=True)
     if summary.network_down:
         click.echo("reachcheck: the local network looks down (nothing answered, not even the "
                    "control); results are inconclusive", err=True)

@@ -207,6 +207,9 @@ class ControlMeasurement:
     # own variance (dynamic and parked pages differ from fetch to fetch). None: fetched once,
     # variance unknown.
     http_repeat: HttpFetch | None = None
+    # Who measured: a control server (`--control`) or the user's own proxy (`--via`), whose
+    # view plays the same role. `server` is then the proxy URL without its password.
+    kind: Literal["control_server", "proxy"] = "control_server"
 
 
 # ---------------------------------------------------------------------------- observations
@@ -238,6 +241,9 @@ class Observations:
     # The stages the run was set to measure ("dns", "tcp", "tls", "http"), e.g. `--only dns`
     # gives ("dns",). Empty: not recorded (older files, imports): judged from what is there.
     stages_checked: tuple[str, ...] = ()
+    # The tun device the default route goes through (a VPN or a proxy's TUN mode), or None:
+    # then the "direct" path is not direct (gathered once per run, see probes/route.py).
+    default_route_tun: str | None = None
 
 
 # --------------------------------------------------------------------------------- results
@@ -298,6 +304,14 @@ class SiteResult:
     vantage: Vantage | None = None
     # The stages the run measured (see Observations.stages_checked; empty: not recorded).
     stages_checked: tuple[str, ...] = ()
+    # Copied from the observations (so a saved run can be re-judged).
+    default_route_tun: str | None = None
+    # With --via: the site answered (verified TLS and a page, or a cleartext page) through the
+    # user's proxy; False = it did not; None = no proxy view (none given, or it failed).
+    reachable_via_proxy: bool | None = None
+    # What showed that the measured path goes through a local proxy/VPN (fake-ip answers,
+    # hijacked DNS, a tun default route), in one line; None = the path looks direct.
+    local_proxy: str | None = None
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -312,6 +326,7 @@ class SiteResult:
             control=self.control,
             elapsed_ms=self.elapsed_ms,
             stages_checked=self.stages_checked,
+            default_route_tun=self.default_route_tun,
         )
 
 

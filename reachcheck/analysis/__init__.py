@@ -12,7 +12,7 @@ Rules of this package:
 
 from __future__ import annotations
 
-from reachcheck.analysis import context, dns, http, tcp, tls, verdict
+from reachcheck.analysis import context, dns, http, localproxy, tcp, tls, vantage, verdict
 from reachcheck.model import Anomaly, Observations, SiteResult
 
 __all__ = ["judge", "anomalies"]
@@ -37,15 +37,23 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
     ]
 
 
-def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResult:
+def judge(
+    obs: Observations,
+    *,
+    public_ranges: tuple[str, ...] = (),
+    fake_ip_pools: tuple[str, ...] = (),
+) -> SiteResult:
     """Judge one site: the verdict, its confidence and evidence, with the observations copied.
 
     `public_ranges`: CIDR strings whose addresses count as public, not special-purpose (labs
-    and test networks, `--public-range`); a bad one raises ValueError.
+    and test networks, `--public-range`); a bad one raises ValueError. `fake_ip_pools`: CIDRs
+    a local proxy's fake-ip answers come from (`--fake-ip-pool`; see localproxy.py).
     """
     facts = context.build(obs, tuple(public_ranges))
     found = _anomalies(facts)
-    d = verdict.decide(facts, found)
+    d = vantage.with_proxy_view(obs, verdict.decide(facts, found))
+    local = localproxy.detect(facts, fake_ip_pools)
+    d = vantage.without_local_proxy_claims(d, local)
     t = obs.target
     return SiteResult(
         target=t.given,
@@ -64,4 +72,7 @@ def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResu
         reachable_with_trusted_dns=d.reachable_with_trusted_dns,
         summary=d.summary,
         stages_checked=obs.stages_checked,
+        default_route_tun=obs.default_route_tun,
+        reachable_via_proxy=vantage.reachable_via_proxy(obs),
+        local_proxy=local,
     )

@@ -125,8 +125,8 @@ def ambiguous_certificate(facts: Facts) -> Ruling | None:
             "inconclusive",
             "none",
             f"the certificate on {t.address} fails ({t.error}, issuer {issuer!r}) and is shown "
-            "for every name: the site's own, or an interceptor's; a control server (--control) "
-            "would tell",
+            "for every name: the site's own, or an interceptor's; an outside view (--via or "
+            "--control) would tell",
             "Unclear: untrusted certificate (the site's own or an interceptor's)",
         )
     return None

@@ -79,7 +79,8 @@ def _control_verified(facts: Facts, address: str) -> bool:
 
 
 def outside_certs(facts: Facts, t: TlsHandshake) -> list[CertInfo]:
-    """The certificates the control server was shown for the name on the same endpoint."""
+    """The certificates the outside view (control server or proxy) was shown for the name on the
+    same endpoint."""
     ctrl = facts.obs.control
     if ctrl is None or not ctrl.ok:
         return []
@@ -124,6 +125,12 @@ def _mitm_evidence(facts: Facts, t: TlsHandshake) -> tuple[str, bool] | None:
     if any(_same_cert(b.cert, t.cert) for b in _benign(facts, t.address)):
         return None  # the same certificate for every name: ambiguous without an outside view
     return "", False
+
+
+def seen_outside(facts: Facts, t: TlsHandshake) -> bool:
+    """The outside view (control server or proxy) was shown this very certificate on the same
+    endpoint: the certificate is the site's own, not an interceptor's."""
+    return any(_same_cert(o, t.cert) for o in outside_certs(facts, t))
 
 
 def cert_invalid(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:

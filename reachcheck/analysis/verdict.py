@@ -335,6 +335,18 @@ def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
     ]
     if certs:
         t = certs[0]
+        if t.error in tls.MITM_ERRORS and not tls.seen_outside(facts, t):
+            # Design 5.1: an interceptor showing one certificate for every name looks like the
+            # site's own broken certificate from one vantage point; only an outside view can
+            # tell them apart (it verifies the real one, or sees the same broken one).
+            return Decision(
+                "inconclusive",
+                "none",
+                f"the certificate on {t.address} fails ({t.error}): the site's own broken "
+                "certificate, or an interceptor showing one certificate for every name; an "
+                "outside view (--via or --control) tells them apart",
+                "Unclear: untrusted certificate (the site's own, or an interceptor's)",
+            )
         return Decision(
             "site_down",
             "likely",

@@ -61,6 +61,10 @@ def settings_dict(config: Config) -> dict[str, Any]:
         value = getattr(config, f.name)
         if f.name == "control_token":
             value = value is not None  # record only whether one was used
+        elif f.name == "via" and value is not None:
+            from reachcheck.probes.proxy import parse_proxy_url  # the password stays out
+
+            value = parse_proxy_url(value).display
         elif isinstance(value, (set, frozenset)):
             value = sorted(value)
         out[f.name] = to_json(value)

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import ssl
 from typing import Literal
 from urllib.parse import urlsplit
 
 from reachcheck.model import DnsQuery, DnsResponse
+from reachcheck.probes.connector import Connector, create_connection
 from reachcheck.probes.dns_wire import build_query, parse_response
 from reachcheck.probes.errors import classify
 from reachcheck.probes.h1conn import CONTENT_TYPE, DohFailure, H1Connection, Response
@@ -44,9 +44,16 @@ class DohClient:
     """Queries one DoH server for the whole run; call `aclose()` at the end."""
 
     def __init__(
-        self, url: str, bootstrap: tuple[str, ...], ssl_context: ssl.SSLContext, timeout: float
+        self,
+        url: str,
+        bootstrap: tuple[str, ...],
+        ssl_context: ssl.SSLContext,
+        timeout: float,
+        *,
+        connector: Connector | None = None,
     ) -> None:
         self.url = url
+        self._connector = connector  # through a proxy (probes/connector.py); None = direct
         parts = urlsplit(url)
         self._host = parts.hostname or ""
         self._port = parts.port or 443
@@ -162,20 +169,19 @@ class DohClient:
 
     async def _open(self) -> Conn:
         """A new connection, trying each bootstrap address (last good one first)."""
-        loop = asyncio.get_running_loop()
         error = DohFailure("error")
         for index in self._order():
             host = self._host if index is None else self._bootstrap[index]
-            flags = 0 if index is None else socket.AI_NUMERICHOST
             try:
                 async with asyncio.timeout(self._timeout):
-                    transport, _ = await loop.create_connection(
+                    transport, _ = await create_connection(
                         lambda: _AlpnSwitch(self._authority, self._path),
                         host,
                         self._port,
+                        connector=self._connector,
+                        numeric=index is not None,
                         ssl=self._ssl,
                         server_hostname=self._host,
-                        flags=flags,
                     )
             except Exception as exc:  # noqa: BLE001 - this address is unusable: try the next
                 error = DohFailure(classify(exc))

@@ -11,9 +11,17 @@ Rules:
    ``ConnectionResetError`` with errno None, httpx/anyio ``SSLEOFError``. Both are ``eof``; a
    real RST carries errno ECONNRESET and is ``reset``.
 
+4. Through the user's proxy (`--via`, probes/proxy.py) the proxy's own failure wins over its
+   cause: `proxy_unreachable` (no connection to the proxy), `proxy_auth` (credentials refused).
+   The proxy's report on the destination maps to the same names as a direct attempt where it
+   says as much (SOCKS5 "connection refused" -> refused, "host unreachable" -> unreachable,
+   "TTL expired" / HTTP 504 -> timeout); `proxy_refused` (its rules forbid the destination) and
+   `proxy_error` (anything else it reports) where it does not.
+
 Names (OONI-style): timeout, refused, reset, eof, unreachable, cert_hostname, cert_unknown_ca,
 cert_expired, cert_invalid, tls_protocol, http_protocol, dns_malformed, too_many_redirects,
-dns (name resolution of a hop failed), error.
+dns (name resolution of a hop failed), proxy_unreachable, proxy_auth, proxy_refused,
+proxy_error, error.
 """
 
 from __future__ import annotations
@@ -47,6 +55,11 @@ _ERRNO = {
     errno.EHOSTDOWN: "unreachable",
 }
 
+# SOCKS5 reply codes (RFC 1928 section 6) and HTTP CONNECT statuses, as error names.
+_SOCKS5_REPLY = {1: "proxy_error", 2: "proxy_refused", 3: "unreachable", 4: "unreachable",
+                 5: "refused", 6: "timeout", 7: "proxy_error", 8: "proxy_error"}
+_CONNECT_STATUS = {401: "proxy_auth", 403: "proxy_refused", 407: "proxy_auth", 504: "timeout"}
+
 _MAX_DEPTH = 32  # chains are short; this only guards against pathological cycles
 
 
@@ -61,7 +74,12 @@ def is_cert_error(name: str | None) -> bool:
 
 def classify(exc: BaseException) -> str:
     """The error name for `exc`, judged by the deepest informative exception in its chain."""
-    for link in reversed(_chain(exc)):
+    chain = _chain(exc)
+    for link in chain:  # rule 4: the proxy's own failure, wherever it sits in the chain
+        name = _proxy_failure(link)
+        if name is not None:
+            return name
+    for link in reversed(chain):
         name = _one(link)
         if name is not None:
             return name
@@ -114,6 +132,9 @@ def _one(exc: BaseException) -> str | None:
         return None
     if isinstance(exc, TooManyRedirects):
         return "too_many_redirects"
+    reply = _proxy_reply(exc)
+    if reply is not None:
+        return reply
     # The HTTP libraries are imported by the probes that use them, not here (a DNS-only run
     # never loads httpx): an exception of a library that was never imported cannot occur.
     httpx, httpcore, h11 = (sys.modules.get(m) for m in ("httpx", "httpcore", "h11"))
@@ -160,6 +181,30 @@ def _one(exc: BaseException) -> str | None:
     if _is_anyio_eof(exc):
         return "eof"
     return None
+
+
+def _proxy_failure(exc: BaseException) -> str | None:
+    proxy = sys.modules.get("reachcheck.probes.proxy")
+    if proxy is None:
+        return None
+    if isinstance(exc, proxy.ProxyAuthFailed):
+        return "proxy_auth"
+    if isinstance(exc, proxy.ProxyUnreachable):
+        return "proxy_unreachable"
+    return None
+
+
+def _proxy_reply(exc: BaseException) -> str | None:
+    """The name for python-socks' ProxyError: the proxy's answer about the destination."""
+    socks = sys.modules.get("python_socks")
+    if socks is None or not isinstance(exc, socks.ProxyError):
+        return None
+    code = getattr(exc, "error_code", None)
+    if not isinstance(code, int):
+        return "proxy_error"  # closed or garbled answer
+    if code < 100:
+        return _SOCKS5_REPLY.get(code, "proxy_error")
+    return _CONNECT_STATUS.get(code, "proxy_error")
 
 
 def _classes(*modules: Any) -> tuple[type[BaseException], ...]:

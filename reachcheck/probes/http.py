@@ -33,6 +33,7 @@ import httpx
 
 from reachcheck.model import HttpFetch, HttpHop, TlsHandshake
 from reachcheck.probes import http_content as hc
+from reachcheck.probes.connector import Connector, create_connection
 from reachcheck.probes.errors import classify, is_cert_error
 from reachcheck.probes.tls import TlsContexts, presented_certificate, tls_facts
 
@@ -243,7 +244,10 @@ class _AsyncioStream(httpcore.AsyncNetworkStream):
 
 
 class _AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """Plain asyncio connections for httpcore (see rule 5)."""
+    """Plain asyncio connections for httpcore (see rule 5), through `connector` if given."""
+
+    def __init__(self, connector: Connector | None = None) -> None:
+        self._connector = connector
 
     async def connect_tcp(
         self,
@@ -253,14 +257,15 @@ class _AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Any = None,
     ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
         conn = _Conn()
         try:
             async with asyncio.timeout(timeout):
-                transport, _ = await loop.create_connection(
+                transport, _ = await create_connection(
                     lambda: conn,
                     host,
                     port,
+                    connector=self._connector,
+                    numeric=False,  # as before: the pinned URL holds an address anyway
                     local_addr=(local_address, 0) if local_address else None,
                 )
         except TimeoutError as exc:
@@ -290,7 +295,9 @@ class HttpProber:
         timeout: float,
         body_cap: int = 256 * 1024,
         max_redirects: int = 10,
+        connector: Connector | None = None,
     ) -> None:
+        self._connector = connector  # through a proxy (probes/connector.py); None = direct
         self._contexts = contexts if isinstance(contexts, TlsContexts) else None
         verify = contexts.verified if isinstance(contexts, TlsContexts) else contexts
         self._timeout = timeout
@@ -309,7 +316,7 @@ class HttpProber:
             http1=True,
             http2=False,
             retries=0,
-            network_backend=_AsyncioBackend(),  # rule 5
+            network_backend=_AsyncioBackend(connector),  # rule 5
         )
         self._timeouts = httpx.Timeout(timeout, pool=None).as_dict()
 
@@ -431,7 +438,8 @@ class HttpProber:
         version = cipher = cert = None
         if is_cert_error(hop.error) and self._contexts is not None:
             version, cipher, cert = await presented_certificate(
-                address, port, sni, self._contexts, timeout=self._timeout
+                address, port, sni, self._contexts, timeout=self._timeout,
+                connector=self._connector,
             )
         elapsed = round((asyncio.get_running_loop().time() - (trace.started or 0)) * 1000, 3)
         return TlsHandshake(address, port, sni, "target", False, elapsed, error=hop.error,

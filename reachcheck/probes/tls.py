@@ -17,7 +17,6 @@ import datetime as dt
 import hashlib
 import os
 import re
-import socket
 import ssl
 import tempfile
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reachcheck.model import CertInfo, TcpConnect, TlsHandshake
+from reachcheck.probes.connector import Connector, create_connection
 from reachcheck.probes.errors import classify, is_cert_error
 
 _MAX_SANS = 256
@@ -90,17 +90,19 @@ async def tls_handshake(
     *,
     timeout: float,
     clock_ms: Callable[[], float] | None = None,
+    connector: Connector | None = None,
 ) -> tuple[TcpConnect, TlsHandshake]:
     """Connect and handshake with `sni`; never raises for network failures.
 
     kind "benign" uses the unverified context; "target" the verified one and, when the
     certificate does not verify, a second unverified handshake captures what was presented
     (ok=False, error=cert_*). If TCP fails, the TlsHandshake carries the TCP error with
-    elapsed_ms 0: no handshake was attempted, so record only the TcpConnect.
+    elapsed_ms 0: no handshake was attempted, so record only the TcpConnect. `connector`:
+    through a proxy (probes/connector.py); the TCP part is then the proxy's connect.
     """
     started_ms = clock_ms() if clock_ms is not None else None
     ctx = contexts.verified if kind == "target" else contexts.unverified
-    att = await _attempt(address, port, sni, ctx, timeout)
+    att = await _attempt(address, port, sni, ctx, timeout, connector)
     tcp = TcpConnect(address, port, att.tcp_error is None, att.tcp_ms, att.tcp_error)
     if att.tcp_error is not None:
         return tcp, TlsHandshake(
@@ -110,7 +112,7 @@ async def tls_handshake(
     version, cipher, cert = att.version, att.cipher, att.cert
     if kind == "target" and is_cert_error(att.tls_error):
         version, cipher, cert = await presented_certificate(
-            address, port, sni, contexts, timeout=timeout
+            address, port, sni, contexts, timeout=timeout, connector=connector
         )
     return tcp, TlsHandshake(
         address=address,
@@ -128,23 +130,34 @@ async def tls_handshake(
 
 
 async def presented_certificate(
-    address: str, port: int, sni: str | None, contexts: TlsContexts, *, timeout: float
+    address: str,
+    port: int,
+    sni: str | None,
+    contexts: TlsContexts,
+    *,
+    timeout: float,
+    connector: Connector | None = None,
 ) -> tuple[str | None, str | None, CertInfo | None]:
     """(version, cipher, leaf) from an unverified handshake; Nones if it fails."""
-    att = await _attempt(address, port, sni, contexts.unverified, timeout)
+    att = await _attempt(address, port, sni, contexts.unverified, timeout, connector)
     return att.version, att.cipher, att.cert
 
 
 async def _attempt(
-    address: str, port: int, sni: str | None, ctx: ssl.SSLContext, timeout: float
+    address: str,
+    port: int,
+    sni: str | None,
+    ctx: ssl.SSLContext,
+    timeout: float,
+    connector: Connector | None = None,
 ) -> _Attempt:
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     try:
         async with asyncio.timeout(timeout):
             # A bare Protocol (no StreamReader/StreamWriter pair): nothing is ever read here.
-            transport, protocol = await loop.create_connection(
-                asyncio.Protocol, address, port, flags=socket.AI_NUMERICHOST
+            transport, protocol = await create_connection(
+                asyncio.Protocol, address, port, connector=connector
             )
     except Exception as exc:  # noqa: BLE001 - every failure becomes an observation
         return _Attempt(_ms(loop.time() - t0), tcp_error=classify(exc))

@@ -92,11 +92,14 @@ class ProbeSet:
     # query_wire, on_answer)` and `async aclose()` (or None when unavailable); `outstanding`
     # caps its queries awaiting a first answer.
     make_mux: Callable[[Config, int], Any] | None = None
+    # default_route_tun(towards_ip) -> the tun device carrying the route there, or None
+    # (probes/route.py); None = not looked at (tests).
+    default_route_tun: Callable[[str | None], str | None] | None = None
 
 
 def default_probes() -> ProbeSet:
     """The real probes (reachcheck.probes.*)."""
-    from reachcheck.probes import dns_mux, dns_udp, tcp, tls
+    from reachcheck.probes import dns_mux, dns_udp, route, tcp, tls
 
     build_query: Callable[[str, str], bytes] | None = None
     try:
@@ -134,4 +137,5 @@ def default_probes() -> ProbeSet:
         make_mux=lambda config, outstanding: dns_mux.UdpDnsMux(
             rate=None, max_outstanding=outstanding
         ),
+        default_route_tun=route.default_route_tun,
     )

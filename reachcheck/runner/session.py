@@ -115,7 +115,8 @@ class Session:
         self.http: HttpLike | None = None
         self.mux: Any = None
         self.injection_mux: Any = None
-        self.control: Any = None  # ControlClient when --control is set
+        self.control: Any = None  # ControlClient (--control) or ProxyVantage (--via)
+        self.default_route_tun: str | None = None  # the tun device carrying the default route
         self.system: tuple[tuple[str, int], ...] = ()
         self._benign: collections.OrderedDict[
             tuple[str, int], asyncio.Future[tuple[TcpConnect, TlsHandshake]]
@@ -131,6 +132,10 @@ class Session:
             self.system = tuple(cfg.system_nameservers)
         elif cfg.system_resolver:
             self.system = tuple(probes.system_nameservers())
+        if probes.default_route_tun is not None:
+            # Towards what the run measures against: a resolver's address (no packet sent).
+            towards = next(iter([*cfg.resolvers, *self.system]), None)
+            self.default_route_tun = probes.default_route_tun(towards[0] if towards else None)
         if self.dns_only and probes.make_mux is not None:
             # Big DNS-only scans: shared sockets instead of a socket per query. The injection
             # probe gets its own mux: its queries normally never answer, so in the resolvers'
@@ -153,7 +158,11 @@ class Session:
             self.doh += ((server.url, probes.make_doh(server, self.contexts, cfg)),)
         if "http" in cfg.stages:
             self.http = probes.make_http(self.contexts, cfg)
-        if cfg.control and not self.dns_only:
+        if cfg.via and not self.dns_only:
+            from reachcheck.vantage.proxy import ProxyVantage  # python-socks: only with --via
+
+            self.control = ProxyVantage(cfg.via, self.contexts, cfg)
+        elif cfg.control and not self.dns_only:
             from reachcheck.control.client import ControlClient
 
             self.control = ControlClient(
@@ -240,7 +249,10 @@ class Session:
             from reachcheck.analysis import judge as analysis_judge
 
             ranges = tuple(getattr(self.config, "public_ranges", ()))
-            judge = functools.partial(analysis_judge, public_ranges=ranges)
+            pools = tuple(getattr(self.config, "fake_ip_pools", ()))
+            judge = functools.partial(
+                analysis_judge, public_ranges=ranges, fake_ip_pools=pools
+            )
         rec = Recorder(target)
         start = self.clock_ms()
         try:
@@ -256,6 +268,8 @@ class Session:
         # Which stages this run measures, so the verdict says what was (not) judged (--only).
         stages = tuple(x for x in ("dns", "tcp", "tls", "http") if x in self.config.stages)
         obs = dataclasses.replace(obs, stages_checked=stages)
+        if self.default_route_tun is not None:
+            obs = dataclasses.replace(obs, default_route_tun=self.default_route_tun)
         try:
             return judge(obs)
         except Exception as exc:

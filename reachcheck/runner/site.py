@@ -58,8 +58,10 @@ async def _connections(
         await _local(session, target, rec, sources)
         return
     # The control server measures from outside while the local checks run; it is sent the
-    # addresses the probe's own resolvers gave (the control's DoH answers it finds itself).
-    probe = [a for a, s in sources.items() if s != ("control",)][:16]
+    # addresses the probe's own resolvers gave (the control's DoH answers it finds itself;
+    # the proxy view wants those too: its own DoH may answer other CDN addresses).
+    every = getattr(session.control, "measures_control_addresses", False)
+    probe = [a for a, s in sources.items() if every or s != ("control",)][:16]
     rec.control, _ = await asyncio.gather(
         session.control.measure(target, probe), _local(session, target, rec, sources)
     )
