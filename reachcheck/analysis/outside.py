@@ -16,6 +16,9 @@ Rules (design section 5.1, "the control fails the same way" and "ports matter"):
    - "differs": the control failed there differently (neither proof of blocking nor of the
      site being down: it is not "the same way");
    - "unknown": the control server did not try that endpoint (or did not answer at all).
+   Through the user's proxy (`--via`) an HTTP CONNECT proxy often reports only that it could
+   not connect (`proxy_error`, e.g. a 502), not how: for a TCP connect that counts as the same
+   failure as any connect failure of ours (the site is not reachable from outside either).
 4. A site that fails for the control server on every endpoint it tried, with the kinds we see
    here (a relay that refuses strangers: TLS EOF everywhere from both sides), is down from
    everywhere: the DNS answers we got are not to blame for our failures (`fails_alike`).
@@ -40,6 +43,10 @@ def failure_kind(error: str | None) -> str:
     return "cert" if error.startswith("cert_") else error
 
 
+# A connect failure the outside view reports without its kind (an HTTP CONNECT proxy's 5xx).
+UNSPECIFIED_CONNECT_FAILURE = "proxy_error"
+
+
 def _ctrl_tcp(facts: Facts, ep: Endpoint) -> list[TcpConnect]:
     ctrl = facts.obs.control
     if ctrl is None or not ctrl.ok:
@@ -62,7 +69,8 @@ def tcp_agreement(facts: Facts, ep: Endpoint, error: str | None) -> Agreement:
     if any(c.ok for c in seen):
         return "works"
     kinds = {failure_kind(c.error) for c in seen}
-    return "same" if kinds == {failure_kind(error)} else "differs"
+    alike = kinds == {failure_kind(error)} or kinds == {UNSPECIFIED_CONNECT_FAILURE}
+    return "same" if alike else "differs"
 
 
 def tls_agreement(facts: Facts, ep: Endpoint, error: str | None) -> Agreement:

@@ -84,6 +84,15 @@ CASES = [
      obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="reset"),
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),))),
      "inconclusive", "none", {"tls.reset"}),
+    ("refused-here-proxy-cannot-connect",  # an HTTP CONNECT proxy's 502 says no more than that
+     obs(system(REAL), control(REAL), tcp(REAL, error="refused"),
+         control_server=dataclasses.replace(
+             ctrl_server(tcp_=(tcp(REAL, error="proxy_error"),)), kind="proxy")),
+     "site_down", "confirmed", {"tcp.refused"}),
+    ("refused-here-proxy-connects",  # twin: the proxy reaches the site
+     obs(system(REAL), control(REAL), tcp(REAL, error="refused"),
+         control_server=dataclasses.replace(ctrl_server(tcp_=(tcp(REAL),)), kind="proxy")),
+     "tcp_blocked", "confirmed", {"tcp.refused"}),
     ("port-80-blocked-443-fine",  # ports matter: 443 verified says nothing about 80
      obs(system(REAL), control(REAL), tcp(REAL, port=80, error="timeout"), tcp(REAL), hs(REAL),
          fetch(REAL, ok=False, url=HTTP_URL, error="timeout"), target=HTTP_URL,
@@ -222,7 +231,8 @@ def test_sni_reset_is_not_called_the_same_way() -> None:
 
 
 def test_ambiguous_certificate_names_both_readings() -> None:
-    result = judge(CASES[7][1])  # type: ignore[arg-type]
+    (o,) = [c[1] for c in CASES if c[0] == "one-cert-for-every-sni-no-outside-view"]
+    result = judge(o)  # type: ignore[arg-type]
     assert "interceptor" in result.reason and "--control" in result.reason
 
 
