@@ -35,6 +35,7 @@ from reachcheck.output import (
     render_table,
 )
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
+from reachcheck.terminal import sanitize
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceback
@@ -71,7 +72,7 @@ def _one_line(text: str) -> str:
 
 
 def _error(message: str) -> None:
-    click.echo(f"reachcheck: error: {_one_line(message)}", err=True)
+    click.echo(f"reachcheck: error: {sanitize(_one_line(message))}", err=True)
 
 
 class ReachcheckGroup(click.Group):
@@ -369,7 +370,7 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     if total == 0:
         raise InputError(f"no valid targets in {path}")
     if not quiet and sites_path is None:
-        click.echo(f"reachcheck: checking {total} sites from {path}", err=True)
+        click.echo(f"reachcheck: checking {total} sites from {sanitize(path)}", err=True)
 
     def lazy() -> Iterator[Target]:
         yield from arg_targets.values()
@@ -380,7 +381,7 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
 
 def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
     for line in bad[:MAX_BAD_LINES_SHOWN]:
-        click.echo(f"reachcheck: skipped {line}", err=True)
+        click.echo(f"reachcheck: skipped {sanitize(str(line))}", err=True)
     if len(bad) > MAX_BAD_LINES_SHOWN:
         click.echo(f"reachcheck: ... and {len(bad) - MAX_BAD_LINES_SHOWN} more bad lines "
                    "(--strict makes them fatal)", err=True)

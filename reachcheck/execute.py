@@ -187,10 +187,10 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
         render_table(sink.results, console(color), counts)
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(counts))
-    if summary.network_down:
+    if summary.network_down and not quiet:
         click.echo("reachcheck: the local network looks down (nothing answered, not even the "
                    "control); results are inconclusive", err=True)
-    if summary.interrupted:
+    if summary.interrupted and not quiet:
         click.echo("reachcheck: interrupted; partial results written", err=True)
     return summary
 
