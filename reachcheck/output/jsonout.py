@@ -3,7 +3,8 @@
 The JSON document is streamed: results go into a temporary file beside the destination as
 they arrive, and only `close()` fsyncs it and renames it over the destination. A crash or an
 abort therefore never replaces a good earlier file with a half-written one. JSONL is written
-in place, one flushed line per result, so `tail -f` and pipes see results as they come.
+in place, one flushed line per result, so `tail -f` and pipes see results as they come. Where
+the bytes may go (FIFOs, devices, symlinks, permissions, temporary names) is `destination.py`.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ import datetime as dt
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import IO, Any
 
 from reachcheck import __version__
 from reachcheck.config import Config
 from reachcheck.model import SCHEMA, VERDICTS, SiteResult, from_json, to_json
+from reachcheck.output import destination
 
 DASH = "-"
 
@@ -68,18 +69,9 @@ def settings_dict(config: Config) -> dict[str, Any]:
 
 
 def check_writable(path: str) -> None:
-    """Raise OSError (one line) unless `path` can be created or replaced; writes nothing."""
-    if path == DASH:
-        return
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path}: is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(f"{path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: directory {parent} is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise PermissionError(f"{path}: file is not writable")
+    """Raise OSError (one line) unless `path` can be written by the rules of
+    `destination.resolve` (no FIFO/device replaced, symlinks checked); writes nothing."""
+    destination.resolve(path)
 
 
 def _dumps(obj: Any) -> str:
@@ -99,12 +91,13 @@ class JsonWriter:
         self._tmp: str | None = None
         self._count = 0
         self._closed = False
-        if path == DASH:
+        self._dest = destination.resolve(path)
+        if self._dest.kind == "stdout":
             self._file: IO[str] = sys.stdout
+        elif self._dest.kind == "stream":  # FIFO or device: written in place, never replaced
+            self._file = os.fdopen(destination.open_stream(self._dest), "w", encoding="utf-8")
         else:
-            check_writable(path)
-            directory, name = os.path.split(os.path.abspath(path))
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+            fd, self._tmp = destination.create_part(self._dest)
             self._file = os.fdopen(fd, "w", encoding="utf-8")
         head = {
             "schema": SCHEMA,
@@ -130,14 +123,17 @@ class JsonWriter:
         self._file.flush()
         self._closed = True
         if self._tmp is None:
+            if self._dest.kind == "stream":
+                self._file.close()
             return
         try:
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._tmp, self.path)
+            os.replace(self._tmp, self._dest.target)
         except BaseException:
             self._discard()
             raise
+        destination.part_done(self._tmp)
         self._tmp = None
 
     def abort(self) -> None:
@@ -147,6 +143,8 @@ class JsonWriter:
         self._closed = True
         if self._tmp is None:
             self._file.flush()
+            if self._dest.kind == "stream":
+                self._file.close()
             return
         self._discard()
 
@@ -159,6 +157,7 @@ class JsonWriter:
                     os.unlink(self._tmp)
                 except FileNotFoundError:
                     pass
+                destination.part_done(self._tmp)
                 self._tmp = None
 
     def __enter__(self) -> JsonWriter:
@@ -174,11 +173,13 @@ class JsonlWriter:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        if path == DASH:
+        dest = destination.resolve(path)
+        if dest.kind == "stdout":
             self._file: IO[str] = sys.stdout
-        else:
-            check_writable(path)
-            self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        elif dest.kind == "stream":
+            self._file = os.fdopen(destination.open_stream(dest), "w", encoding="utf-8")
+        else:  # in place, so readers see each line; created 0600 like the JSON document
+            self._file = os.fdopen(destination.open_new_or_truncate(dest), "w", encoding="utf-8")
 
     def write(self, result: SiteResult) -> None:
         """Write and flush one line."""
