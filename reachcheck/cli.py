@@ -14,6 +14,7 @@ import errno
 import ipaddress
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, NoReturn
@@ -24,22 +25,23 @@ from click.core import ParameterSource
 from reachcheck import __version__, options
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
 from reachcheck.execute import Summary, console, run_check
-from reachcheck.model import BLOCKED_VERDICTS, SiteResult, Target
+from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
     JsonWriter,
     RunFileError,
     check_writable,
-    count_verdicts,
-    load_run,
+    open_run,
     render_table,
 )
+from reachcheck.output.tablerows import TableRows
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 from reachcheck.terminal import sanitize
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceback
 MAX_BAD_LINES_SHOWN = 10
+REPORT_TABLE_ROWS = 10_000  # rows `report` keeps for its table; the counts cover every site
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -414,42 +416,69 @@ def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...]
     if public_ranges and not rejudge:
         raise click.UsageError("--public-range needs --rejudge")
     _check_output_paths(json_path, jsonl_path)
-    metas: list[dict[str, Any]] = []
-    results: list[SiteResult] = []
-    for path in files:
-        try:
-            meta, loaded = load_run(path)
-        except (RunFileError, OSError) as exc:
-            raise InputError(str(exc)) from None
-        metas.append(meta)
-        if rejudge:
-            ranges = public_ranges or _saved_public_ranges(meta, path)
-            loaded = _rejudge(loaded, ranges)
-        results.extend(loaded)
-    counts = count_verdicts(results)
-    interrupted = any(m.get("interrupted") for m in metas)
-    first = metas[0] if metas else {}
-    settings = dict(first.get("settings") or {})
-    if rejudge and public_ranges:
-        settings["public_ranges"] = list(public_ranges)  # what the results were judged with
+    show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
+    rows = TableRows(REPORT_TABLE_ROWS if show_table else 0)
+    counts: Counter[str] = Counter()
+    interrupted = False
+    json_writer = jsonl_writer = None
     try:
-        if json_path:
-            with JsonWriter(json_path, settings,
-                            started_at=first.get("started_at")) as writer:
+        # Streamed: each result is written and counted, then dropped (memory stays flat).
+        for index, path in enumerate(files):
+            with open_run(path) as run:
+                if index == 0:
+                    json_writer, jsonl_writer = _report_writers(
+                        run.meta, rejudge, public_ranges, json_path, jsonl_path)
+                results: Iterable[SiteResult] = run
+                if rejudge:
+                    results = _rejudge(run, public_ranges or _saved_public_ranges(run.meta, path))
                 for r in results:
-                    writer.write(r)
-                writer.close(counts, interrupted=interrupted)
-        if jsonl_path:
-            with JsonlWriter(jsonl_path) as lines:
-                for r in results:
-                    lines.write(r)
-    except OSError as exc:
-        raise InputError(f"cannot write output: {exc}") from None
-    if not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path)):
-        render_table(results, console(color), counts)
+                    if json_writer:
+                        json_writer.write(r)
+                    if jsonl_writer:
+                        jsonl_writer.write(r)
+                    counts[r.verdict] += 1
+                    rows.add(r)
+                interrupted = interrupted or bool(run.meta.get("interrupted"))
+        ordered = {v: counts[v] for v in VERDICTS if counts[v]}
+        if json_writer:
+            json_writer.close(ordered, interrupted=interrupted)
+        if jsonl_writer:
+            jsonl_writer.close()
+    except BaseException as exc:
+        for writer in (json_writer, jsonl_writer):
+            if writer:
+                writer.abort()  # no half-written output
+        if isinstance(exc, RunFileError):
+            raise InputError(str(exc)) from None
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write output: {exc}") from None
+        raise
+    if show_table:
+        render_table(rows.rows, console(color), ordered)
+        if rows.dropped:
+            click.echo(f"reachcheck: note: the table shows the first {len(rows.rows)} of "
+                       f"{len(rows.rows) + rows.dropped} sites; the counts cover all", err=True)
     if interrupted and not quiet:
         click.echo("reachcheck: note: a saved run was interrupted; it is incomplete", err=True)
-    return exit_code(_Report(counts))
+    return exit_code(_Report(ordered))
+
+
+def _report_writers(meta: Mapping[str, Any], rejudge: bool, public_ranges: tuple[str, ...],
+                    json_path: str | None, jsonl_path: str | None
+                    ) -> tuple[JsonWriter | None, JsonlWriter | None]:
+    """The re-export writers, headed with the first run's settings."""
+    settings = dict(meta.get("settings") or {})
+    if rejudge and public_ranges:
+        settings["public_ranges"] = list(public_ranges)  # what the results were judged with
+    json_writer = JsonWriter(json_path, settings, started_at=meta.get("started_at")) \
+        if json_path else None
+    try:
+        jsonl_writer = JsonlWriter(jsonl_path, atomic=True) if jsonl_path else None
+    except BaseException:
+        if json_writer:
+            json_writer.abort()
+        raise
+    return json_writer, jsonl_writer
 
 
 class _Report:
@@ -471,19 +500,18 @@ def _saved_public_ranges(meta: Mapping[str, Any], path: str) -> tuple[str, ...]:
         raise InputError(f"{path}: settings.public_ranges: {exc.format_message()}") from None
 
 
-def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> list[SiteResult]:
+def _rejudge(results: Iterable[SiteResult], public_ranges: tuple[str, ...] = ()
+             ) -> Iterator[SiteResult]:
     from reachcheck.analysis import judge  # lazy: only --rejudge needs it
 
-    out = []
     for r in results:
         try:
             observations = r.observations()
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
         # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
-        out.append(judge(observations, public_ranges=public_ranges) if public_ranges
-                   else judge(observations))
-    return out
+        yield (judge(observations, public_ranges=public_ranges) if public_ranges
+               else judge(observations))
 
 
 def _add_control() -> None:
