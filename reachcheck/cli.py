@@ -367,7 +367,7 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     except OSError as exc:
         raise InputError(f"cannot read sites file: {exc}") from None
     if not quiet:
-        _report_bad_lines(sites.bad, len(sites.duplicates))
+        _report_bad_lines(sites.bad, sites.duplicate_count, sites.bad_count)
     total += len(arg_targets)
     if total == 0:
         raise InputError(f"no valid targets in {path}")
@@ -381,11 +381,13 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     return lazy(), total
 
 
-def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
+def _report_bad_lines(bad: Sequence[BadLine], duplicates: int,
+                      bad_count: int | None = None) -> None:
+    bad_count = len(bad) if bad_count is None else bad_count
     for line in bad[:MAX_BAD_LINES_SHOWN]:
         click.echo(f"reachcheck: skipped {sanitize(str(line))}", err=True)
-    if len(bad) > MAX_BAD_LINES_SHOWN:
-        click.echo(f"reachcheck: ... and {len(bad) - MAX_BAD_LINES_SHOWN} more bad lines "
+    if bad_count > MAX_BAD_LINES_SHOWN:
+        click.echo(f"reachcheck: ... and {bad_count - MAX_BAD_LINES_SHOWN} more bad lines "
                    "(--strict makes them fatal)", err=True)
     if duplicates:
         click.echo(f"reachcheck: note: dropped {duplicates} duplicate line"
