@@ -41,7 +41,7 @@ from reachcheck.terminal import sanitize
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceback
 MAX_BAD_LINES_SHOWN = 10
-REPORT_TABLE_ROWS = 10_000  # rows `report` keeps for its table; the counts cover every site
+REPORT_TABLE_ROWS = 2_000  # rows `report` keeps for its table; the counts cover every site
 
 EXIT_CODES_HELP = """\b
 Exit codes:
