@@ -245,6 +245,9 @@ def test_slow_body_gets_408(serve: Any) -> None:
         sock.settimeout(5)
         reply = sock.recv(4096)
     assert reply.startswith(b"HTTP/1.1 408"), reply[:80]
+    deadline = time.monotonic() + 2  # the access log is written just after the response
+    while not server.records and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert server.records[-1]["status"] == 408
 
 

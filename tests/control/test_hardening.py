@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import stat
@@ -72,6 +73,10 @@ async def test_hostile_body_is_400_with_one_log_line_and_no_traceback(
     response = await post(running, ca_bundle, content=raw)
     assert response.status_code == 400
     assert response.json()["error"] == "bad_request"
+    for _ in range(100):  # the access log is written just after the response is sent
+        if running.records:
+            break
+        await asyncio.sleep(0.01)
     (record,) = running.records
     assert record["status"] == 400 and "not JSON" in record["reason"]
     assert "Traceback" not in capfd.readouterr().err
