@@ -229,3 +229,36 @@ def test_table_is_bounded_but_counts_cover_all(
     assert "s2.test" in result.stdout and "s3.test" not in result.stdout
     assert "5 sites: 5 accessible" in result.stdout
     assert "first 3 of 5 sites" in result.stderr
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["schema", "tool", "started_at", "settings", "finished_at", "summary",
+                        "interrupted", "results"]),
+       json_values, st.sampled_from(["compact", "pretty", "writer"]), st.booleans())
+def test_no_document_field_mutation_is_an_internal_error(
+    tmp_path: Path, key: str, value: Any, layout: str, rejudge: bool
+) -> None:
+    original = tmp_path / "orig.json"
+    write_document(original, 2)
+    doc = json.loads(original.read_text())
+    doc[key] = value
+    saved = tmp_path / "run.json"
+    if layout == "writer":  # JsonWriter's streamed layout, the mutated value in its place
+        head = {k: v for k, v in doc.items() if k in ("schema", "tool", "started_at", "settings")}
+        tail = {k: v for k, v in doc.items() if k in ("finished_at", "summary", "interrupted")}
+        results = doc["results"] if isinstance(doc["results"], list) else []
+        lines = [json.dumps(head)[:-1] + ',"results":[']
+        lines += [json.dumps(r) + ("," if i < len(results) - 1 else "")
+                  for i, r in enumerate(results)]
+        lines.append("]," + json.dumps(tail)[1:])
+        saved.write_text("\n".join(lines) + "\n")
+    else:
+        saved.write_text(json.dumps(doc, indent=2 if layout == "pretty" else None))
+    out = tmp_path / "out.json"
+    out.unlink(missing_ok=True)  # tmp_path is shared by the examples
+    result = invoke("report", *(["--rejudge"] if rejudge else []), str(saved), "--json", str(out))
+    assert result.exit_code in (0, 1, 2, 3), result.output
+    if result.exit_code == 2:
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert not out.exists()
