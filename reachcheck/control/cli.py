@@ -202,6 +202,9 @@ def serve(
     if allow_private:
         click.echo("warning: --allow-private: clients can make this server probe its own "
                    "network; use only in a lab", err=True)
+    from reachcheck.runner.limits import raise_nofile_limit
+
+    raise_nofile_limit()  # room for --max-connections (the cap is lowered to fit the limit)
     config = uvicorn_config(
         create_app(settings), host.strip("[]"), port, certfile=cert, keyfile=key,
         trusted_proxies=trusted_proxies, max_inflight=max_inflight, per_client=per_client,

@@ -276,6 +276,8 @@ def uvicorn_config(
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) or None,
         http=guarded_protocol(table, head_deadline),
+        ws="none",  # no WebSocket upgrades: the API has none, and an upgraded connection
+        # would leave the guarded protocol (and the connection table) behind
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,
     )
