@@ -8,7 +8,7 @@ Rules (README, "Output files"):
 - Any other non-regular file (directory, socket, block device) is refused.
 - A regular file, or a new one, is written through a temporary file renamed over it at the end
   (JSON) or in place (JSONL). A new file is created mode 0600 (a run records which sites were
-  checked); a replaced file keeps its permission bits.
+  checked); a replaced file keeps its permission bits (and, when root replaces it, its owner).
 - A symbolic link is followed (the file it names is written; the link stays) only when the
   link belongs to this user or to the owner of its directory, as Linux's `protected_symlinks`
   asks in /tmp; otherwise it is refused, so a link planted in a shared directory cannot aim a
@@ -44,6 +44,7 @@ class Destination:
     target: str  # the path written (a followed symlink resolved)
     kind: Kind
     mode: int | None = None  # permission bits to keep when replacing an existing regular file
+    owner: tuple[int, int] | None = None  # (uid, gid) of that file, kept when root replaces it
 
 
 def resolve(path: str) -> Destination:
@@ -78,8 +79,9 @@ def resolve(path: str) -> Destination:
         raise PermissionError(f"{path}: directory {parent} is not writable")
     if st is not None and not os.access(target, os.W_OK):
         raise PermissionError(f"{path}: file is not writable")
-    mode = stat.S_IMODE(st.st_mode) if st is not None else None
-    return Destination(path, target, "file", mode)
+    if st is None:
+        return Destination(path, target, "file")
+    return Destination(path, target, "file", stat.S_IMODE(st.st_mode), (st.st_uid, st.st_gid))
 
 
 def _check_link_owner(path: str, link: os.stat_result) -> None:
@@ -120,6 +122,9 @@ def create_part(dest: Destination) -> tuple[int, str]:
     tmp = part_name(dest.target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, NEW_FILE_MODE)
     _LIVE.add(tmp)
+    if dest.owner is not None and os.geteuid() == 0:
+        with contextlib.suppress(OSError):  # root replacing a user's file: it stays theirs
+            os.fchown(fd, *dest.owner)
     if dest.mode is not None:
         os.fchmod(fd, dest.mode)  # the replaced file's permissions carry over
     return fd, tmp

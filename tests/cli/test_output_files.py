@@ -215,3 +215,17 @@ def test_writer_in_progress_is_never_stale(tmp_path: Path) -> None:
     assert destination.remove_stale_parts(str(out)) == []
     first.abort()
     assert list(tmp_path.iterdir()) == []
+
+
+@root_only
+def test_root_replacing_a_users_file_keeps_its_owner(
+    fake_runner: Callable[..., FakeRunner], tmp_path: Path
+) -> None:
+    theirs = tmp_path / "theirs.json"
+    theirs.write_text("old")
+    os.chown(theirs, 65534, 65534)
+    theirs.chmod(0o640)
+    assert invoke("check", *LOOPBACK, "--json", str(theirs), "a.test").exit_code == 0
+    st = theirs.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (65534, 65534, 0o640)
+    assert "a.test" in theirs.read_text()
