@@ -15,6 +15,7 @@ import errno
 import ipaddress
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, NoReturn
@@ -29,7 +30,7 @@ from reachcheck.execute import Summary, console, run_check
 from reachcheck.history.cli import history
 from reachcheck.history.refs import RefError, RunLoader
 from reachcheck.history.store import StoreError
-from reachcheck.model import BLOCKED_VERDICTS, SiteResult, Target
+from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
     JsonWriter,
@@ -39,13 +40,16 @@ from reachcheck.output import (
     render_table,
 )
 from reachcheck.output.formats import FORMATS, write_format
+from reachcheck.output.tablerows import TableRows
 from reachcheck.output.timeline import RunInput
 from reachcheck.runinfo import LabelError, parse_label
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
+from reachcheck.terminal import sanitize
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceback
 MAX_BAD_LINES_SHOWN = 10
+REPORT_TABLE_ROWS = 2_000  # rows `report` keeps for its table; the counts cover every site
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -78,7 +82,7 @@ def _one_line(text: str) -> str:
 
 
 def _error(message: str) -> None:
-    click.echo(f"reachcheck: error: {_one_line(message)}", err=True)
+    click.echo(f"reachcheck: error: {sanitize(_one_line(message))}", err=True)
 
 
 class ReachcheckGroup(click.Group):
@@ -398,12 +402,12 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     except OSError as exc:
         raise InputError(f"cannot read sites file: {exc}") from None
     if not quiet:
-        _report_bad_lines(sites.bad, len(sites.duplicates))
+        _report_bad_lines(sites.bad, sites.duplicate_count, sites.bad_count)
     total += len(arg_targets)
     if total == 0:
         raise InputError(f"no valid targets in {path}")
     if not quiet and sites_path is None:
-        click.echo(f"reachcheck: checking {total} sites from {path}", err=True)
+        click.echo(f"reachcheck: checking {total} sites from {sanitize(path)}", err=True)
 
     def lazy() -> Iterator[Target]:
         yield from arg_targets.values()
@@ -412,11 +416,13 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     return lazy(), total
 
 
-def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
+def _report_bad_lines(bad: Sequence[BadLine], duplicates: int,
+                      bad_count: int | None = None) -> None:
+    bad_count = len(bad) if bad_count is None else bad_count
     for line in bad[:MAX_BAD_LINES_SHOWN]:
-        click.echo(f"reachcheck: skipped {line}", err=True)
-    if len(bad) > MAX_BAD_LINES_SHOWN:
-        click.echo(f"reachcheck: ... and {len(bad) - MAX_BAD_LINES_SHOWN} more bad lines "
+        click.echo(f"reachcheck: skipped {sanitize(str(line))}", err=True)
+    if bad_count > MAX_BAD_LINES_SHOWN:
+        click.echo(f"reachcheck: ... and {bad_count - MAX_BAD_LINES_SHOWN} more bad lines "
                    "(--strict makes them fatal)", err=True)
     if duplicates:
         click.echo(f"reachcheck: note: dropped {duplicates} duplicate line"
@@ -455,51 +461,133 @@ def report(files: tuple[str, ...], fmt: str, output: str | None, rejudge: bool,
         raise click.UsageError("--public-range needs --rejudge")
     _check_output_paths(json_path, jsonl_path)
     _check_format_output(fmt, output, json_path, jsonl_path)
-    metas: list[dict[str, Any]] = []
-    results: list[SiteResult] = []
-    inputs: list[RunInput] = []
-    with RunLoader() as loader:
-        for path in files:
-            try:
-                run = loader.load(path)
-                meta, loaded = run.meta, list(run.results)
-            except (RunFileError, OSError, RefError, StoreError) as exc:
-                raise InputError(str(exc)) from None
-            metas.append(meta)
-            if rejudge:
-                ranges = public_ranges or _saved_public_ranges(meta, path)
-                loaded = _rejudge(loaded, ranges)
-            results.extend(loaded)
-            inputs.append(RunInput(run.source, meta, loaded))
-    counts = count_verdicts(results)
-    interrupted = any(m.get("interrupted") for m in metas)
-    first = metas[0] if metas else {}
-    settings = dict(first.get("settings") or {})
-    if rejudge and public_ranges:
-        settings["public_ranges"] = list(public_ranges)  # what the results were judged with
-    try:
-        if json_path:
-            with JsonWriter(json_path, settings,
-                            started_at=first.get("started_at")) as writer:
-                for r in results:
-                    writer.write(r)
-                writer.close(counts, interrupted=interrupted)
-        if jsonl_path:
-            with JsonlWriter(jsonl_path) as lines:
-                for r in results:
-                    lines.write(r)
-        if fmt != "table" or output:
-            write_format(fmt, inputs, output, console=console(color), counts=counts,
-                         settings=settings, started_at=first.get("started_at"),
-                         interrupted=interrupted)
-    except OSError as exc:
-        raise InputError(f"cannot write output: {exc}") from None
-    if fmt == "table" and not output and not quiet and (
-            _isatty(sys.stdout) or "-" not in (json_path, jsonl_path)):
-        render_table(results, console(color), counts)
+    if fmt == "table" and not output:
+        show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
+        counts, interrupted = _report_streamed(files, rejudge, public_ranges, json_path,
+                                               jsonl_path, color, show_table)
+    else:
+        counts, interrupted = _report_format(files, fmt, output, rejudge, public_ranges,
+                                             json_path, jsonl_path, color)
     if interrupted and not quiet:
         click.echo("reachcheck: note: a saved run was interrupted; it is incomplete", err=True)
     return exit_code(_Report(counts))
+
+
+def _report_streamed(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...],
+                     json_path: str | None, jsonl_path: str | None, color: bool | None,
+                     show_table: bool) -> tuple[dict[str, int], bool]:
+    """The table (and --json/--jsonl re-exports), one result at a time: memory stays flat."""
+    rows = TableRows(REPORT_TABLE_ROWS if show_table else 0)
+    counts: Counter[str] = Counter()
+    interrupted = False
+    json_writer = jsonl_writer = None
+    try:
+        with RunLoader() as loader:
+            for index, ref in enumerate(files):
+                with loader.stream(ref) as run:
+                    if index == 0:
+                        json_writer, jsonl_writer = _report_writers(
+                            run.meta, rejudge, public_ranges, json_path, jsonl_path)
+                    results = run.results
+                    if rejudge:
+                        results = _rejudge(results, public_ranges
+                                           or _saved_public_ranges(run.meta, ref))
+                    for r in results:
+                        if json_writer:
+                            json_writer.write(r)
+                        if jsonl_writer:
+                            jsonl_writer.write(r)
+                        counts[r.verdict] += 1
+                        rows.add(r)
+                    interrupted = interrupted or bool(run.meta.get("interrupted"))
+        ordered = {v: counts[v] for v in VERDICTS if counts[v]}
+        if json_writer:
+            json_writer.close(ordered, interrupted=interrupted)
+        if jsonl_writer:
+            jsonl_writer.close()
+    except BaseException as exc:
+        for writer in (json_writer, jsonl_writer):
+            if writer:
+                writer.abort()  # no half-written output
+        if isinstance(exc, (RunFileError, RefError, StoreError)):
+            raise InputError(str(exc)) from None
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write output: {exc}") from None
+        raise
+    if show_table:
+        render_table(rows.rows, console(color), ordered)
+        if rows.dropped:
+            click.echo(f"reachcheck: note: the table shows the first {len(rows.rows)} of "
+                       f"{len(rows.rows) + rows.dropped} sites; the counts cover all", err=True)
+    return ordered, interrupted
+
+
+def _report_format(files: tuple[str, ...], fmt: str, output: str | None, rejudge: bool,
+                   public_ranges: tuple[str, ...], json_path: str | None,
+                   jsonl_path: str | None, color: bool | None) -> tuple[dict[str, int], bool]:
+    """Another --format (or the table into --output): the runs are loaded whole, since
+    Markdown and HTML fold every run per site."""
+    inputs: list[RunInput] = []
+    with RunLoader() as loader:
+        for ref in files:
+            try:
+                run = loader.load(ref)
+            except (RunFileError, OSError, RefError, StoreError) as exc:
+                raise InputError(str(exc)) from None
+            loaded = list(run.results)
+            if rejudge:
+                loaded = list(_rejudge(loaded, public_ranges
+                                       or _saved_public_ranges(run.meta, ref)))
+            inputs.append(RunInput(run.source, run.meta, loaded))
+    results = [r for run in inputs for r in run.results]
+    counts = count_verdicts(results)
+    interrupted = any(run.meta.get("interrupted") for run in inputs)
+    first = inputs[0].meta if inputs else {}
+    json_writer = jsonl_writer = None
+    try:
+        json_writer, jsonl_writer = _report_writers(first, rejudge, public_ranges, json_path,
+                                                    jsonl_path)
+        for r in results:
+            if json_writer:
+                json_writer.write(r)
+            if jsonl_writer:
+                jsonl_writer.write(r)
+        if json_writer:
+            json_writer.close(counts, interrupted=interrupted)
+        if jsonl_writer:
+            jsonl_writer.close()
+        settings = dict(first.get("settings") or {})
+        if rejudge and public_ranges:
+            settings["public_ranges"] = list(public_ranges)  # what the results were judged with
+        write_format(fmt, inputs, output, console=console(color), counts=counts,
+                     settings=settings, started_at=first.get("started_at"),
+                     interrupted=interrupted)
+    except BaseException as exc:
+        for writer in (json_writer, jsonl_writer):
+            if writer:
+                writer.abort()
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write output: {exc}") from None
+        raise
+    return counts, interrupted
+
+
+def _report_writers(meta: Mapping[str, Any], rejudge: bool, public_ranges: tuple[str, ...],
+                    json_path: str | None, jsonl_path: str | None
+                    ) -> tuple[JsonWriter | None, JsonlWriter | None]:
+    """The re-export writers, headed with the first run's settings."""
+    settings = dict(meta.get("settings") or {})
+    if rejudge and public_ranges:
+        settings["public_ranges"] = list(public_ranges)  # what the results were judged with
+    json_writer = JsonWriter(json_path, settings, started_at=meta.get("started_at")) \
+        if json_path else None
+    try:
+        jsonl_writer = JsonlWriter(jsonl_path, atomic=True) if jsonl_path else None
+    except BaseException:
+        if json_writer:
+            json_writer.abort()
+        raise
+    return json_writer, jsonl_writer
 
 
 def _check_format_output(fmt: str, output: str | None, json_path: str | None,
@@ -538,10 +626,10 @@ def _saved_public_ranges(meta: Mapping[str, Any], path: str) -> tuple[str, ...]:
         raise InputError(f"{path}: settings.public_ranges: {exc.format_message()}") from None
 
 
-def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> list[SiteResult]:
+def _rejudge(results: Iterable[SiteResult], public_ranges: tuple[str, ...] = ()
+             ) -> Iterator[SiteResult]:
     from reachcheck.analysis import judge  # lazy: only --rejudge needs it
 
-    out = []
     for r in results:
         try:
             observations = r.observations()
@@ -551,9 +639,8 @@ def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> 
         judged = (judge(observations, public_ranges=public_ranges) if public_ranges
                   else judge(observations))
         # The run, time and vantage are facts of the measurement, not of the judgement.
-        out.append(dataclasses.replace(judged, run_id=r.run_id, measured_at=r.measured_at,
-                                       vantage=r.vantage))
-    return out
+        yield dataclasses.replace(judged, run_id=r.run_id, measured_at=r.measured_at,
+                                  vantage=r.vantage)
 
 
 def _add_control() -> None:

@@ -216,10 +216,10 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
                    f"site(s): a local proxy or VPN answers for this network "
                    f"({sink.local_proxy}). No blocking is claimed; to measure this network, "
                    "turn the proxy/VPN off, or pass it as --via URL.", err=True)
-    if summary.network_down:
+    if summary.network_down and not quiet:
         click.echo("reachcheck: the local network looks down (nothing answered, not even the "
                    "control); results are inconclusive", err=True)
-    if summary.interrupted:
+    if summary.interrupted and not quiet:
         click.echo("reachcheck: interrupted; partial results written", err=True)
     return summary
 

@@ -22,6 +22,8 @@ from reachcheck.model import Target
 # Longest line read as a target. Browsers cap URLs near 2-64 KiB; test lists stay far below.
 MAX_LINE_BYTES = 8192
 _PREVIEW = 60
+_PARSE_CACHE = 100_000  # distinct lines remembered to skip re-parsing their duplicates
+KEPT_EXAMPLES = 20  # bad and duplicate lines kept as examples; the rest are only counted
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -167,9 +169,11 @@ def _read_lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | Non
 class SiteList:
     """The targets of a sites file, parsed lazily (iterate it; each pass re-reads the file).
 
-    Bad lines are collected in `bad`, dropped duplicates in `duplicates` (same normalised URL as
-    an earlier line). With `strict`, the first bad line raises `SitesFileError`. Opening or
-    reading the file may raise OSError.
+    Bad lines are counted in `bad_count` and dropped duplicates (same normalised URL as an
+    earlier line) in `duplicate_count`; only the first KEPT_EXAMPLES of each are kept, in `bad`
+    and `duplicates`, so a file of a million duplicate or garbage lines costs no memory for
+    them. With `strict`, the first bad line raises `SitesFileError`. Opening or reading the
+    file may raise OSError.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, strict: bool = False,
@@ -179,10 +183,14 @@ class SiteList:
         self.max_line = max_line
         self.bad: list[BadLine] = []
         self.duplicates: list[BadLine] = []
+        self.bad_count = 0
+        self.duplicate_count = 0
 
     def __iter__(self) -> Iterator[Target]:
         self.bad, self.duplicates = [], []
+        self.bad_count = self.duplicate_count = 0
         seen: dict[str, int] = {}  # normalised URL -> first line number
+        url_of: dict[str, str] = {}  # line text -> its normalised URL (bounded cache)
         url_column: int | None = None  # set when the file is a Citizen Lab CSV
         first = True
         with open(self.path, "rb") as stream:
@@ -208,16 +216,20 @@ class SiteList:
                 entry = self._entry(lineno, text, url_column)
                 if entry is None:
                     continue
+                known = url_of.get(entry)  # a line seen before: a duplicate, no re-parse
+                if known is not None:
+                    self._duplicate(lineno, text, seen[known])
+                    continue
                 try:
                     target = parse_target(entry)
                 except TargetError as exc:
                     self._bad(lineno, text, str(exc))
                     continue
+                if len(url_of) < _PARSE_CACHE:
+                    url_of[entry] = target.url
                 earlier = seen.get(target.url)
                 if earlier is not None:
-                    self.duplicates.append(
-                        BadLine(self.path, lineno, _preview(text), f"duplicate of line {earlier}")
-                    )
+                    self._duplicate(lineno, text, earlier)
                     continue
                 seen[target.url] = lineno
                 yield target
@@ -239,7 +251,16 @@ class SiteList:
             return None
         return row[url_column].strip()
 
+    def _duplicate(self, lineno: int, text: str, earlier: int) -> None:
+        self.duplicate_count += 1
+        if len(self.duplicates) < KEPT_EXAMPLES:
+            self.duplicates.append(
+                BadLine(self.path, lineno, _preview(text), f"duplicate of line {earlier}"))
+
     def _bad(self, lineno: int, text: str, reason: str) -> None:
+        self.bad_count += 1
+        if not self.strict and len(self.bad) >= KEPT_EXAMPLES:
+            return
         bad = BadLine(self.path, lineno, _preview(text.strip()), reason)
         if self.strict:
             raise SitesFileError(str(bad))

@@ -278,7 +278,7 @@ def test_generated_lists_round_trip(tmp_path_factory: pytest.TempPathFactory,
     assert sites.bad == []
     urls_seen = [parse_target(n).url for n in names]
     assert [t.url for t in targets] == list(dict.fromkeys(urls_seen))
-    assert len(sites.duplicates) == len(urls_seen) - len(set(urls_seen))
+    assert sites.duplicate_count == len(urls_seen) - len(set(urls_seen))
 
 
 @settings(max_examples=80, deadline=None)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
-from pathlib import Path
 
 import click
 
+from reachcheck.control.connections import PER_CLIENT, TOTAL
 from reachcheck.control.policy import parse_ip
 
 MIN_TOKEN_LENGTH = 16
+MAX_TOKEN_FILE = 64 * 1024  # bytes; a few rotated tokens and comments fit many times over
 
 
 def parse_hostport(text: str, default_port: int | None) -> tuple[str, int]:
@@ -35,8 +38,27 @@ def parse_hostport(text: str, default_port: int | None) -> tuple[str, int]:
 
 
 def read_tokens(path: str) -> tuple[str, ...]:
-    """Bearer tokens from a file: one per line (several allow rotation), `#` comments."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    """Bearer tokens from a file: one per line (several allow rotation), `#` comments.
+
+    Like ssh with a private key, the file must be a regular file that only its owner can read
+    or write (mode 0600 or 0400), and it is read only up to MAX_TOKEN_FILE bytes.
+    """
+    # O_NONBLOCK: opening a FIFO must not hang; fstat then refuses anything not regular.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError(f"{path}: not a regular file")
+        if st.st_mode & 0o077:
+            raise ValueError(f"{path}: permissions {stat.S_IMODE(st.st_mode):04o} are too open "
+                             f"(others may read the token): chmod 600 {path}")
+        data = f.read(MAX_TOKEN_FILE + 1)
+    if len(data) > MAX_TOKEN_FILE:
+        raise ValueError(f"{path}: over {MAX_TOKEN_FILE} bytes; not a token file")
+    try:
+        lines = data.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not UTF-8 text") from None
     tokens = tuple(ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#"))
     if not tokens:
         raise ValueError(f"{path}: no token in the file")
@@ -44,6 +66,14 @@ def read_tokens(path: str) -> tuple[str, ...]:
         if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
             raise ValueError(f"{path}: tokens need {MIN_TOKEN_LENGTH}+ characters, no spaces")
     return tokens
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether a --listen host only accepts connections from this machine."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    ip = parse_ip(host.strip("[]"))
+    return ip is not None and ip.is_loopback
 
 
 def _resolvers(given: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -77,6 +107,14 @@ def control() -> None:
 @click.option("--key", type=click.Path(exists=True, dir_okay=False), help="TLS private key PEM.")
 @click.option("--token-file", type=click.Path(exists=True, dir_okay=False),
               help="Require 'Authorization: Bearer TOKEN' (one token per line).")
+@click.option("--no-token", is_flag=True,
+              help="Serve without a token on a non-loopback address (an open service).")
+@click.option("--max-connections-per-client", "per_client", default=PER_CLIENT,
+              show_default=True, type=click.IntRange(min=1),
+              help="Open connections per client address; past it, its idle ones are closed.")
+@click.option("--max-connections", "total_connections", default=TOTAL, show_default=True,
+              type=click.IntRange(min=1),
+              help="Open connections in all (lowered to fit the open-file limit).")
 @click.option("--plain-http", is_flag=True, help="Serve plain HTTP (behind a TLS reverse proxy).")
 @click.option("--allow-private", is_flag=True,
               help="Also measure private/loopback/special addresses (labs and tests only).")
@@ -101,6 +139,9 @@ def serve(
     cert: str | None,
     key: str | None,
     token_file: str | None,
+    no_token: bool,
+    per_client: int,
+    total_connections: int,
     plain_http: bool,
     allow_private: bool,
     resolvers: tuple[str, ...],
@@ -121,6 +162,12 @@ def serve(
         raise click.UsageError("--plain-http excludes --cert/--key")
     if not plain_http and not (cert and key):
         raise click.UsageError("HTTPS needs --cert and --key (or --plain-http behind a proxy)")
+    if token_file and no_token:
+        raise click.UsageError("--no-token excludes --token-file")
+    if not token_file and not no_token and not _is_loopback(host):
+        raise click.UsageError(
+            f"{host} is not a loopback address: pass --token-file FILE (or --no-token to serve "
+            "an open measurement service on purpose)")
     tokens: tuple[str, ...] = ()
     if token_file:
         try:
@@ -155,9 +202,13 @@ def serve(
     if allow_private:
         click.echo("warning: --allow-private: clients can make this server probe its own "
                    "network; use only in a lab", err=True)
+    from reachcheck.runner.limits import raise_nofile_limit
+
+    raise_nofile_limit()  # room for --max-connections (the cap is lowered to fit the limit)
     config = uvicorn_config(
         create_app(settings), host.strip("[]"), port, certfile=cert, keyfile=key,
-        trusted_proxies=trusted_proxies, max_inflight=max_inflight,
+        trusted_proxies=trusted_proxies, max_inflight=max_inflight, per_client=per_client,
+        total=total_connections,
     )
     uvicorn.Server(config).run()
     sys.exit(0)

@@ -4,15 +4,16 @@ Request:  `{"url": "https://example.com/", "addresses": ["192.0.2.1", ...]}` whe
 are the ones the probe resolved (and will connect to). Unknown keys are ignored so newer probes
 can talk to older servers.
 Response: `model.to_json(ControlMeasurement)` (200), or `{"error": NAME, "reason": TEXT}` with
-400 bad_request, 401 unauthorized, 403 forbidden, 413 too_large, 429 rate_limited, 503 busy.
+400 bad_request, 401 unauthorized, 403 forbidden, 408 timeout (slow body), 413 too_large,
+429 rate_limited, 503 busy.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from reachcheck import strictjson
 from reachcheck.control.policy import parse_ip
 from reachcheck.model import Target
 from reachcheck.targets import TargetError, parse_target
@@ -55,8 +56,8 @@ def parse_measure_request(raw: bytes) -> MeasureRequest:
     if len(raw) > MAX_BODY:
         raise RequestError(413, "too_large", f"request body over {MAX_BODY} bytes")
     try:
-        data: Any = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data: Any = strictjson.loads(raw)
+    except strictjson.StrictJsonError as exc:  # also deep nesting, huge numbers, NaN
         raise bad(f"body is not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise bad("body must be a JSON object")

@@ -1,12 +1,14 @@
 """The control server's HTTP side: a starlette app with auth, limits and access logs.
 
 Order of checks for `POST /v1/measure`, cheapest first so floods cost little:
-rate limit (429) -> bearer token (401) -> body size (413) -> fields (400) -> in-flight cap
-(503) -> SSRF guard (403, inside the measurement) -> measure (200).
+rate limit (429) -> bearer token (401) -> body size (413) and time (408) -> fields (400) ->
+in-flight cap (503) -> SSRF guard (403, inside the measurement) -> measure (200).
+Connections themselves are admitted by `connections.py` (caps, request-head deadline).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import hmac
@@ -27,10 +29,19 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reachcheck import __version__, model
+from reachcheck.control.connections import (
+    HEAD_DEADLINE,
+    PER_CLIENT,
+    TOTAL,
+    ConnectionTable,
+    guarded_protocol,
+    total_cap,
+)
 from reachcheck.control.limits import InflightGate, RateLimiter, retry_after
 from reachcheck.control.measure import Measurer, MeasureSettings
 from reachcheck.control.protocol import API_VERSION, MAX_BODY, RequestError, parse_measure_request
 
+BODY_DEADLINE = 10.0  # seconds for a request body (8 KiB at most) to arrive
 LOG_KEY = "reachcheck.access"  # scope key where handlers leave facts for the access log
 
 Emit = Callable[[dict[str, Any]], None]
@@ -45,6 +56,7 @@ class ServerSettings:
     max_inflight: int = 16
     rate_per_client: float | None = 5.0  # measurements per second per client IP; None = off
     burst: int = 20
+    body_deadline: float = BODY_DEADLINE  # seconds for a request body to arrive (408 past it)
 
 
 def emit_stderr(record: dict[str, Any]) -> None:
@@ -100,8 +112,17 @@ def _error(exc: RequestError, headers: dict[str, str] | None = None) -> JSONResp
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    """The request body, refusing (413) past `limit` without buffering more than that."""
+async def _read_body(request: Request, limit: int, deadline: float = BODY_DEADLINE) -> bytes:
+    """The request body, refusing (413) past `limit` without buffering more than that, and
+    (408) when it takes longer than `deadline` seconds to arrive (a slow client)."""
+    try:
+        async with asyncio.timeout(deadline):
+            return await _read_capped(request, limit)
+    except TimeoutError:
+        raise RequestError(408, "timeout", f"request body took over {deadline:g} s") from None
+
+
+async def _read_capped(request: Request, limit: int) -> bytes:
     too_large = RequestError(413, "too_large", f"request body over {limit} bytes")
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
@@ -166,7 +187,8 @@ class ControlApi:
             err = RequestError(401, "unauthorized", "missing or wrong bearer token")
             return _error(err, {"WWW-Authenticate": 'Bearer realm="reachcheck-control"'})
         try:
-            req = parse_measure_request(await _read_body(request, MAX_BODY))
+            raw = await _read_body(request, MAX_BODY, self.settings.body_deadline)
+            req = parse_measure_request(raw)
         except RequestError as exc:
             facts["reason"] = exc.reason
             return _error(exc)
@@ -233,8 +255,16 @@ def uvicorn_config(
     keyfile: str | None,
     trusted_proxies: tuple[str, ...] = (),
     max_inflight: int = 16,
+    per_client: int = PER_CLIENT,
+    total: int = TOTAL,
+    head_deadline: float = HEAD_DEADLINE,
 ) -> uvicorn.Config:
-    """The uvicorn settings the server runs with (shared by the CLI and the tests)."""
+    """The uvicorn settings the server runs with (shared by the CLI and the tests).
+
+    `max_inflight` is kept for callers; the in-flight gate lives in the app (ServerSettings).
+    Connections are bounded by `reachcheck.control.connections` (`per_client`, `total`,
+    `head_deadline`), not by uvicorn's `limit_concurrency`, which idle sockets could fill."""
+    table = ConnectionTable(per_client, total_cap(total), exempt=frozenset(trusted_proxies))
     return uvicorn.Config(
         app,
         host=host,
@@ -247,9 +277,9 @@ def uvicorn_config(
         # X-Forwarded-For is believed only from the named reverse proxies.
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies) or None,
-        # Bound open connections too (uvicorn answers 503 past it): the in-flight gate only
-        # counts measurements, not idle or slow clients.
-        limit_concurrency=max(64, max_inflight * 4),
+        http=guarded_protocol(table, head_deadline),
+        ws="none",  # no WebSocket upgrades: the API has none, and an upgraded connection
+        # would leave the guarded protocol (and the connection table) behind
         timeout_keep_alive=5,
         h11_max_incomplete_event_size=16 * 1024,
     )

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from reachcheck.history.store import HistoryStore, RunInfo, StoreError
-from reachcheck.output.jsonout import load_run
+from reachcheck.output.runfile import open_run
 from reachcheck.output.timeline import RunInput
 
 _LAST = re.compile(r"^last(?:~(\d{1,6}))?$")
@@ -63,11 +64,23 @@ class RunLoader:
         self.store_path = store_path
         self._store: HistoryStore | None = None
 
-    def load(self, ref: str) -> RunInput:
-        """Raises RefError, StoreError, RunFileError or OSError (one line each)."""
+    @contextmanager
+    def stream(self, ref: str) -> Iterator[RunInput]:
+        """The run `ref` names, its results read one at a time while the context is open.
+        Raises RefError, StoreError, RunFileError or OSError (one line each)."""
         if not is_history_ref(ref):
-            meta, results = load_run(ref)
-            return RunInput(ref, meta, results)
+            with open_run(ref) as saved:  # validated and streamed (output/runfile.py)
+                yield RunInput(ref, saved.meta, saved)
+            return
+        store, info = self._history_run(ref)
+        yield RunInput(f"history:{info.id}", info.meta(), store.results(info.id))
+
+    def load(self, ref: str) -> RunInput:
+        """The run `ref` names, read whole (formats that fold every run per site need it)."""
+        with self.stream(ref) as run:
+            return RunInput(run.source, run.meta, list(run.results))
+
+    def _history_run(self, ref: str) -> tuple[HistoryStore, RunInfo]:
         if os.sep in ref or ref.endswith(_FILE_SUFFIXES):
             raise RefError(f"{ref}: file does not exist")
         if self._store is None:
@@ -75,9 +88,7 @@ class RunLoader:
                 self._store = HistoryStore(self.store_path, create=False)
             except StoreError as exc:
                 raise RefError(f"{ref}: no such file, and {exc}") from None
-        info = resolve(self._store, ref)
-        # Read now: the store closes before the caller renders.
-        return RunInput(f"history:{info.id}", info.meta(), list(self._store.results(info.id)))
+        return self._store, resolve(self._store, ref)
 
     def close(self) -> None:
         if self._store is not None:

@@ -10,11 +10,11 @@ from reachcheck.output.jsonout import (
     JsonWriter,
     RunFileError,
     check_writable,
-    load_run,
     result_from_dict,
     result_to_dict,
     settings_dict,
 )
+from reachcheck.output.runfile import SavedRun, load_run, open_run
 from reachcheck.output.table import count_verdicts, render_table
 
 SCHEMA_FILE = "reachcheck-1.schema.json"
@@ -37,6 +37,8 @@ __all__ = [
     "count_verdicts",
     "load_run",
     "load_schema",
+    "open_run",
+    "SavedRun",
     "render_table",
     "result_from_dict",
     "result_to_dict",

@@ -1,25 +1,26 @@
-"""JSON and JSONL writers, and the loader that reads either back.
+"""JSON and JSONL writers (`runfile.py` reads them back).
 
 The JSON document is streamed: results go into a temporary file beside the destination as
 they arrive, and only `close()` fsyncs it and renames it over the destination. A crash or an
 abort therefore never replaces a good earlier file with a half-written one. JSONL is written
-in place, one flushed line per result, so `tail -f` and pipes see results as they come.
+in place, one flushed line per result, so `tail -f` and pipes see results as they come. Where
+the bytes may go (FIFOs, devices, symlinks, permissions, temporary names) is `destination.py`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import os
 import sys
-import tempfile
-from collections.abc import Iterator
 from typing import IO, Any
 
 from reachcheck import __version__
 from reachcheck.config import Config
 from reachcheck.model import SCHEMA, VERDICTS, SiteResult, from_json, to_json
+from reachcheck.output import destination
 
 DASH = "-"
 
@@ -72,18 +73,9 @@ def settings_dict(config: Config) -> dict[str, Any]:
 
 
 def check_writable(path: str) -> None:
-    """Raise OSError (one line) unless `path` can be created or replaced; writes nothing."""
-    if path == DASH:
-        return
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{path}: is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise FileNotFoundError(f"{path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{path}: directory {parent} is not writable")
-    if os.path.exists(path) and not os.access(path, os.W_OK):
-        raise PermissionError(f"{path}: file is not writable")
+    """Raise OSError (one line) unless `path` can be written by the rules of
+    `destination.resolve` (no FIFO/device replaced, symlinks checked); writes nothing."""
+    destination.resolve(path)
 
 
 def _dumps(obj: Any) -> str:
@@ -103,12 +95,13 @@ class JsonWriter:
         self._tmp: str | None = None
         self._count = 0
         self._closed = False
-        if path == DASH:
+        self._dest = destination.resolve(path)
+        if self._dest.kind == "stdout":
             self._file: IO[str] = sys.stdout
+        elif self._dest.kind == "stream":  # FIFO or device: written in place, never replaced
+            self._file = os.fdopen(destination.open_stream(self._dest), "w", encoding="utf-8")
         else:
-            check_writable(path)
-            directory, name = os.path.split(os.path.abspath(path))
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=directory)
+            fd, self._tmp = destination.create_part(self._dest)
             self._file = os.fdopen(fd, "w", encoding="utf-8")
         head = {
             "schema": SCHEMA,
@@ -134,14 +127,17 @@ class JsonWriter:
         self._file.flush()
         self._closed = True
         if self._tmp is None:
+            if self._dest.kind == "stream":
+                self._file.close()
             return
         try:
             os.fsync(self._file.fileno())
             self._file.close()
-            os.replace(self._tmp, self.path)
+            os.replace(self._tmp, self._dest.target)
         except BaseException:
             self._discard()
             raise
+        destination.part_done(self._tmp)
         self._tmp = None
 
     def abort(self) -> None:
@@ -151,6 +147,8 @@ class JsonWriter:
         self._closed = True
         if self._tmp is None:
             self._file.flush()
+            if self._dest.kind == "stream":
+                self._file.close()
             return
         self._discard()
 
@@ -163,6 +161,7 @@ class JsonWriter:
                     os.unlink(self._tmp)
                 except FileNotFoundError:
                     pass
+                destination.part_done(self._tmp)
                 self._tmp = None
 
     def __enter__(self) -> JsonWriter:
@@ -174,90 +173,70 @@ class JsonWriter:
 
 
 class JsonlWriter:
-    """One result object per line to `path` ("-" = stdout), flushed per line."""
+    """One result object per line to `path` ("-" = stdout), flushed per line.
 
-    def __init__(self, path: str) -> None:
+    With `atomic` (for re-exports, where nobody tails the file), a regular file is written
+    through a temporary renamed into place by `close()`; `abort()` drops it instead.
+    """
+
+    def __init__(self, path: str, *, atomic: bool = False) -> None:
         self.path = path
-        if path == DASH:
+        self._tmp: str | None = None
+        self._dest = destination.resolve(path)
+        if self._dest.kind == "stdout":
             self._file: IO[str] = sys.stdout
-        else:
-            check_writable(path)
-            self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
+        elif self._dest.kind == "stream":
+            self._file = os.fdopen(destination.open_stream(self._dest), "w", encoding="utf-8")
+        elif atomic:
+            fd, self._tmp = destination.create_part(self._dest)
+            self._file = os.fdopen(fd, "w", encoding="utf-8")
+        else:  # in place, so readers see each line; created 0600 like the JSON document
+            fd = destination.open_new_or_truncate(self._dest)
+            self._file = os.fdopen(fd, "w", encoding="utf-8")
 
     def write(self, result: SiteResult) -> None:
-        """Write and flush one line."""
+        """Write and flush one line (buffered when atomic: nobody reads it before close)."""
         self._file.write(_dumps(result_to_dict(result)) + "\n")
-        self._file.flush()
+        if self._tmp is None:
+            self._file.flush()
 
     def close(self) -> None:
-        """Flush, and close a file (never stdout)."""
+        """Flush, and close a file (never stdout); an atomic one moves into place."""
+        if self._file.closed:
+            return
         self._file.flush()
-        if self.path != DASH and not self._file.closed:
+        if self.path == DASH:
+            return
+        if self._tmp is not None:
+            try:
+                os.fsync(self._file.fileno())
+                self._file.close()
+                os.replace(self._tmp, self._dest.target)
+            except BaseException:
+                self.abort()
+                raise
+            destination.part_done(self._tmp)
+            self._tmp = None
+        self._file.close()
+
+    def abort(self) -> None:
+        """Close; an atomic file's temporary is deleted and `path` stays as it was."""
+        if self._tmp is None:
+            self.close()
+            return
+        try:
             self._file.close()
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+            destination.part_done(self._tmp)
+            self._tmp = None
 
     def __enter__(self) -> JsonlWriter:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self.close()
-
-
-# ---------------------------------------------------------------------------------- loading
-
-
-def load_run(path: str) -> tuple[dict[str, Any], list[SiteResult]]:
-    """Read a saved JSON document or JSONL file -> (meta, results).
-
-    `meta` is the document without its results (empty for JSONL). Raises RunFileError (one
-    line, naming the file) for anything that is not a reachcheck/1 run, OSError if unreadable.
-    """
-    try:
-        with open(path, encoding="utf-8-sig") as f:
-            first = f.read(1)
-            while first and first.isspace():
-                first = f.read(1)
-            f.seek(0)
-            if not first:
-                raise RunFileError(f"{path}: empty file")
-            try:
-                doc = json.load(f)
-            except json.JSONDecodeError:
-                f.seek(0)
-                return {}, list(_jsonl_results(path, f))
-    except UnicodeDecodeError:
-        raise RunFileError(f"{path}: not UTF-8 text") from None
-    except RecursionError:
-        raise RunFileError(f"{path}: JSON nested too deeply") from None
-    if isinstance(doc, dict) and "results" in doc:
-        return _document(path, doc)
-    if isinstance(doc, dict) and "verdict" in doc:  # a JSONL file of a single result
-        return {}, [_result(path, doc, "result 1")]
-    raise RunFileError(f"{path}: not a reachcheck JSON or JSONL file")
-
-
-def _document(path: str, doc: dict[str, Any]) -> tuple[dict[str, Any], list[SiteResult]]:
-    if doc.get("schema") != SCHEMA:
-        raise RunFileError(f"{path}: unsupported schema {doc.get('schema')!r} (want {SCHEMA})")
-    results = doc["results"]
-    if not isinstance(results, list):
-        raise RunFileError(f"{path}: 'results' is not a list")
-    meta = {k: v for k, v in doc.items() if k != "results"}
-    return meta, [_result(path, r, f"result {i}") for i, r in enumerate(results, 1)]
-
-
-def _jsonl_results(path: str, f: IO[str]) -> Iterator[SiteResult]:
-    for lineno, line in enumerate(f, 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            raise RunFileError(f"{path}:{lineno}: not valid JSON") from None
-        yield _result(path, data, f"line {lineno}")
-
-
-def _result(path: str, data: Any, where: str) -> SiteResult:
-    try:
-        return result_from_dict(data)
-    except RunFileError as exc:
-        raise RunFileError(f"{path}: {where}: {exc}") from None
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()

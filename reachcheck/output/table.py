@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult
+from reachcheck.terminal import sanitize
 
 VERDICT_STYLES: dict[str, str] = {
     "accessible": "green",
@@ -86,11 +87,11 @@ def build_table(results: Iterable[SiteResult | Row]) -> Table:
     for item in results:
         r = item if isinstance(item, Row) else Row.of(item)
         table.add_row(
-            Text(r.site),
-            Text(r.verdict, style=VERDICT_STYLES.get(r.verdict, "")),
-            Text(r.confidence if r.confidence != "none" else "-"),
-            Text(r.mechanism),
-            Text(r.evidence),
+            Text(sanitize(r.site)),
+            Text(sanitize(r.verdict), style=VERDICT_STYLES.get(r.verdict, "")),
+            Text(sanitize(r.confidence) if r.confidence != "none" else "-"),
+            Text(sanitize(r.mechanism)),
+            Text(sanitize(r.evidence)),
         )
     return table
 

@@ -19,6 +19,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from reachcheck.terminal import sanitize
+
 # Shown in this order; verdicts with a zero count are left out to keep the line short.
 _SHORT = {
     "accessible": "ok",
@@ -35,7 +37,7 @@ def format_counts(counts: dict[str, int]) -> str:
     """'ok 12 · dns 3 · ? 1': the non-zero verdict counts, in a fixed order."""
     order = [*_SHORT, *(v for v in counts if v not in _SHORT)]
     parts = [f"{_SHORT.get(v, v)} {counts[v]}" for v in order if counts.get(v)]
-    return " · ".join(parts)
+    return sanitize(" · ".join(parts))
 
 
 class ProgressDisplay:

@@ -48,6 +48,7 @@ def test_parse_hostport_rejects(text: str) -> None:
 def test_read_tokens(tmp_path: Path) -> None:
     path = tmp_path / "tokens"
     path.write_text(f"# rotate monthly\n{TOKEN}\n\n  {TOKEN}-next  \n")
+    path.chmod(0o600)
     assert read_tokens(str(path)) == (TOKEN, f"{TOKEN}-next")
     path.write_text("short\n")
     with pytest.raises(ValueError, match="16"):
@@ -71,6 +72,7 @@ def test_usage_errors_exit_2(tmp_path: Path, extra: list[str], message: str) -> 
     cert, _ = server_cert(tmp_path)
     short = tmp_path / "short"
     short.write_text("abc\n")
+    short.chmod(0o600)
     args = ["serve", "--listen", "127.0.0.1:1", "--resolver", "127.0.0.1:53"]
     args += [a.format(cert=cert, short=short) for a in extra]
     result = CliRunner().invoke(control, args)
@@ -102,6 +104,7 @@ def test_serve_in_a_real_process(tmp_path: Path, plain: bool) -> None:
     cert, key = server_cert(tmp_path)
     tokens = tmp_path / "tokens"
     tokens.write_text(TOKEN + "\n")
+    tokens.chmod(0o600)
     port = free_port()
     scheme = "http" if plain else "https"
     url = f"{scheme}://127.0.0.1:{port}"
