@@ -22,9 +22,9 @@ from types import TracebackType
 from typing import IO, Any
 
 from reachcheck import strictjson
-from reachcheck.model import SCHEMA, VERDICTS, SiteResult
+from reachcheck.model import SCHEMA, VERDICTS, SiteResult, from_json
 from reachcheck.output.jsonout import RunFileError
-from reachcheck.output.shape import ShapeError, build, check, check_object
+from reachcheck.output.shape import ShapeError, check, check_object
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one result; the largest real ones are well under 1 MiB
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a JSON document not in the streamed layout
@@ -47,7 +47,7 @@ def parse_result(data: Any, where: str) -> SiteResult:
         raise RunFileError(f"{where}: result has an unknown verdict {shown!r}")
     try:
         check_object(SiteResult, data)
-        result: SiteResult = build(SiteResult, data)  # = from_json, compiled
+        result: SiteResult = from_json(SiteResult, data)
     except ShapeError as exc:
         raise RunFileError(f"{where}: malformed result: {exc}") from None
     except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
