@@ -38,7 +38,11 @@ from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceback
+# stdout closed by its reader (`| head`): 128 + SIGPIPE, what a shell reports for a program the
+# signal ended (`yes | head`). Not 0: the run stopped early, so "nothing blocked" is unknown.
+EXIT_PIPE = 141
 MAX_BAD_LINES_SHOWN = 10
+RESOLV_CONF = "/etc/resolv.conf"  # where the runner's system resolver comes from
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -46,7 +50,9 @@ Exit codes:
   1    at least one site blocked
   2    usage or input error (nothing was written)
   3    nothing blocked, but some results inconclusive
-  130  interrupted (partial results written, marked "interrupted": true)"""
+  70   internal error (a bug; REACHCHECK_DEBUG=1 shows the traceback)
+  130  interrupted (partial results written, marked "interrupted": true)
+  141  stdout closed early (e.g. '| head'): the run stopped quietly"""
 
 
 def exit_code(summary: Summary) -> int:
@@ -74,8 +80,30 @@ def _error(message: str) -> None:
     click.echo(f"reachcheck: error: {_one_line(message)}", err=True)
 
 
+class _StdoutClosed(Exception):
+    """stdout's reader went away (EPIPE). Not an OSError, so click does not swallow it with
+    its own exit code 1."""
+
+
+def _pipe_guard(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except OSError as exc:
+        if exc.errno == errno.EPIPE:
+            raise _StdoutClosed() from None
+        raise
+
+
 class ReachcheckGroup(click.Group):
     """A group whose errors are one line each, never a traceback or a usage dump."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        return _pipe_guard(lambda: super(ReachcheckGroup, self).make_context(  # type: ignore[no-any-return]
+            info_name, args, parent, **extra))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return _pipe_guard(lambda: super(ReachcheckGroup, self).invoke(ctx))
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -96,10 +124,13 @@ class ReachcheckGroup(click.Group):
         except click.Abort:
             click.echo("reachcheck: interrupted", err=True)
             code = EXIT_INTERRUPTED
+        except _StdoutClosed:  # `reachcheck ... | head`: the reader left; say nothing
+            _silence_stdout()
+            code = EXIT_PIPE
         except OSError as exc:
-            if exc.errno == errno.EPIPE:  # `reachcheck ... | head`: the reader left; say nothing
+            if exc.errno == errno.EPIPE:
                 _silence_stdout()
-                code = EXIT_OK
+                code = EXIT_PIPE
             else:
                 _error(str(exc))
                 code = EXIT_USAGE
@@ -109,6 +140,13 @@ class ReachcheckGroup(click.Group):
             _error(f"internal error: {type(exc).__name__}: {exc} "
                    "(please report it; REACHCHECK_DEBUG=1 shows the traceback)")
             code = EXIT_INTERNAL
+        try:  # data still buffered for a reader that left would fail at exit: say nothing
+            sys.stdout.flush()
+        except OSError:
+            _silence_stdout()
+            code = EXIT_PIPE if code in (EXIT_OK, EXIT_BLOCKED, EXIT_INCONCLUSIVE) else code
+        except ValueError:
+            pass  # stdout already closed
         if not standalone_mode:
             return code
         sys.exit(code)
@@ -291,10 +329,22 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
         raise click.UsageError("--control-token-file needs --control")
     _check_output_paths(json_path, jsonl_path)
     target_iter, total = _collect_targets(targets, sites_path, strict, quiet)
+    if config.system_resolver and config.system_nameservers is None and not quiet:
+        _note_unreadable_system_resolver()
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
                         color, quiet)
     return exit_code(summary)
+
+
+def _note_unreadable_system_resolver() -> None:
+    """Say so when resolv.conf names no usable nameserver: the run silently lacks one."""
+    from reachcheck.probes.dns_udp import system_nameservers  # lazy: --help stays light
+
+    if not system_nameservers(RESOLV_CONF):
+        click.echo(f"reachcheck: note: no nameserver could be read from {RESOLV_CONF}; this "
+                   "run leaves the system resolver out (--nameserver IP[:PORT] names one)",
+                   err=True)
 
 
 def _isatty(stream: Any) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 from collections import Counter
@@ -200,8 +201,17 @@ def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
     return {v: counts[v] for v in VERDICTS if counts.get(v)}
 
 
+class _StdoutConsole(Console):
+    """rich's console, but a closed stdout raises BrokenPipeError (the CLI exits quietly with
+    its documented code) instead of rich's own SystemExit(1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "stdout closed by its reader")
+
+
 def console(color: bool | None) -> Console:
     """The stdout console: --color forces ANSI colour, --no-color removes it."""
     if color is None:
-        return Console(highlight=False)
-    return Console(highlight=False, force_terminal=color or None, no_color=not color)
+        return _StdoutConsole(highlight=False)
+    return _StdoutConsole(highlight=False, force_terminal=color or None, no_color=not color)
