@@ -34,6 +34,7 @@ from reachcheck.output import (
     load_run,
     render_table,
 )
+from reachcheck.output.table import LONG_RUN
 from reachcheck.targets import BadLine, SiteList, TargetError, parse_target
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -217,6 +218,10 @@ json_option = click.option(
     "--json", "json_path", metavar="FILE|-",
     help="Write one JSON document (schema reachcheck/1) to FILE, or to stdout with '-'. The "
          "file is replaced only when the run ends. [default: none]")
+table_option = click.option(
+    "--table", "table_mode", type=click.Choice(["auto", "full"]), default="auto",
+    help=f"'full' lists every site in the table; 'auto' lists every site up to {LONG_RUN}, "
+         "and only the sites that are not accessible in longer runs. [default: auto]")
 jsonl_option = click.option(
     "--jsonl", "jsonl_path", metavar="FILE|-",
     help="Write one JSON result per line as each site finishes, to FILE or stdout ('-'). "
@@ -292,6 +297,7 @@ def cli() -> None:
 @public_range_option
 @json_option
 @jsonl_option
+@table_option
 @color_option
 @quiet_option
 def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
@@ -302,7 +308,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           rate: float | None, stages: frozenset[str] | None, no_ipv6: bool,
           control: str | None, control_token_file: str | None,
           public_ranges: tuple[str, ...], json_path: str | None,
-          jsonl_path: str | None, color: bool | None, quiet: bool) -> int:
+          jsonl_path: str | None, table_mode: str, color: bool | None, quiet: bool) -> int:
     """Check TARGETs (domains or URLs; a bare domain means https://DOMAIN/)."""
     ctx = click.get_current_context()
     # None means both "not given" and "none": ask click which one it was.
@@ -333,7 +339,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
         _note_unreadable_system_resolver()
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
-                        color, quiet)
+                        color, quiet, full_table=table_mode == "full")
     return exit_code(summary)
 
 
@@ -451,11 +457,12 @@ def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
 @public_range_option
 @json_option
 @jsonl_option
+@table_option
 @color_option
 @quiet_option
 def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...],
-           json_path: str | None, jsonl_path: str | None, color: bool | None,
-           quiet: bool) -> int:
+           json_path: str | None, jsonl_path: str | None, table_mode: str,
+           color: bool | None, quiet: bool) -> int:
     """Show saved runs (JSON or JSONL files) as the table, optionally re-judged or re-exported.
 
     --rejudge uses each run's saved --public-range settings unless --public-range is given.
@@ -495,7 +502,7 @@ def report(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...]
     except OSError as exc:
         raise InputError(f"cannot write output: {exc}") from None
     if not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path)):
-        render_table(results, console(color), counts)
+        render_table(results, console(color), counts, full=table_mode == "full")
     if interrupted and not quiet:
         click.echo("reachcheck: note: a saved run was interrupted; it is incomplete", err=True)
     return exit_code(_Report(counts))

@@ -139,7 +139,7 @@ def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | N
 
 def run_check(targets: Iterable[Target], total: int, config: Config, json_path: str | None,
               jsonl_path: str | None, show_table: bool, color: bool | None,
-              quiet: bool) -> Summary:
+              quiet: bool, *, full_table: bool = False) -> Summary:
     """Run the check, streaming results to the outputs; print the table and notes at the end.
 
     Output files are opened before the run and replaced only when it ends; a failure to write
@@ -185,7 +185,7 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
     except OSError as exc:
         raise OSError(f"cannot write output: {exc}") from None
     if show_table:
-        render_table(sink.results, console(color), counts)
+        render_table(sink.results, console(color), counts, full=full_table)
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(counts))
     if summary.network_down:

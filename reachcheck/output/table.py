@@ -1,20 +1,25 @@
 """The human table: one row per site, then a line with the verdict counts.
 
-Colour comes from rich, which already honours NO_COLOR, FORCE_COLOR and TERM=dumb. Text
-columns fold instead of truncating: a piped rich console is 80 columns wide and would
-otherwise cut addresses and names short ("coinmarketca...").
+Colour comes from rich, which already honours NO_COLOR, FORCE_COLOR and TERM=dumb. The layout
+is chosen for the console's width so that no word is split across lines ("tradingview.co" /
+"m"): five columns when every word fits, three at about 80 columns (confidence under the
+verdict, evidence under the mechanism), one block per site when narrower. Nothing is truncated.
+Long runs show the sites that are not accessible; `full=True` shows every row.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from reachcheck.i18n import _, ngettext, translate_mechanism
 from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult
 
 VERDICT_STYLES: dict[str, str] = {
@@ -49,13 +54,13 @@ def count_verdicts(results: Iterable[SiteResult | Row]) -> dict[str, int]:
 def summary_line(counts: Mapping[str, int]) -> Text:
     """'3 sites: 1 accessible, 2 dns_blocked', each verdict in its colour."""
     total = sum(counts.values())
-    line = Text(f"{total} site{'s' if total != 1 else ''}")
+    line = Text(ngettext("{n} site", "{n} sites", total).format(n=total))
     parts = [(v, n) for v, n in counts.items() if n]
     if parts:
-        line.append(": ")
+        line.append(_(": "))
     for i, (verdict, n) in enumerate(parts):
         if i:
-            line.append(", ")
+            line.append(_(", "))
         line.append(f"{n} {verdict}", style=VERDICT_STYLES.get(verdict, ""))
     return line
 
@@ -75,32 +80,168 @@ class Row(NamedTuple):
         return cls(r.target, r.verdict, r.confidence, r.summary, key_evidence(r))
 
 
-def build_table(results: Iterable[SiteResult | Row]) -> Table:
-    """The rich Table for `results` (in the order given)."""
+# Runs longer than this show the counts and the sites that are not accessible, not every row:
+# a 10,000-row rich table takes seconds to lay out and scrolls everything useful away.
+LONG_RUN = 50
+LONG_RUN_LISTED = 50  # at most this many not-accessible rows in the short form
+BLOCK_INDENT = 2
+_BORDERS = 3  # per column: a rule and one space of padding either side ("│ x "), plus one
+_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f"
+                   r"\uff00-\uff60\uffe0-\uffe6]")
+
+
+def cell_text(text: str) -> str:
+    """Text put in a table cell or block. One place, so printing hygiene (escaping terminal
+    control sequences) can be applied to every string the table shows."""
+    return text
+
+
+def _tokens(text: str) -> list[str]:
+    """What must not be split across lines: whitespace-separated words, except that CJK
+    text may break between any two characters (it has no spaces)."""
+    return [t for word in text.split() for t in _WIDE.sub(lambda m: f" {m.group()} ", word).split()]
+
+
+def _longest_token(text: str) -> int:
+    return max((cell_len(t) for t in _tokens(text)), default=0)
+
+
+def _longest_line(text: str) -> int:
+    return max((cell_len(line) for line in text.splitlines()), default=0)
+
+
+def fit_columns(columns: list[list[str]], width: int, weights: list[int]) -> list[int] | None:
+    """Widths for columns of cells (header first) in `width` cells, every token whole, or
+    None when the longest tokens alone do not fit. Spare room goes by `weights`."""
+    lows = [max(_longest_token(c) for c in cells) or 1 for cells in columns]
+    highs = [max(lo, max(_longest_line(c) for c in cells))
+             for lo, cells in zip(lows, columns, strict=True)]
+    room = width - _BORDERS * len(columns) - 1
+    if sum(lows) > room:
+        return None
+    widths = list(lows)
+    spare = room - sum(widths)
+    while spare > 0:
+        open_ = [i for i in range(len(widths)) if widths[i] < highs[i]]
+        if not open_:
+            break
+        total = sum(weights[i] for i in open_)
+        given = 0
+        for i in open_:
+            share = max(1, spare * weights[i] // total)
+            add = min(share, highs[i] - widths[i], spare - given)
+            widths[i] += add
+            given += add
+            if given >= spare:
+                break
+        spare -= given
+        if given == 0:
+            break
+    return widths
+
+
+def _confidence(value: str) -> str:
+    return "-" if value == "none" else _(value)
+
+
+def _verdict_text(r: Row) -> Text:
+    return Text(cell_text(r.verdict), style=VERDICT_STYLES.get(r.verdict, ""))
+
+
+def _wide_table(rows: list[Row], width: int) -> Table | None:
+    """Site | Verdict | Confidence | Mechanism | Evidence, if every token fits whole."""
+    headers = [_("Site"), _("Verdict"), _("Confidence"), _("Mechanism"), _("Evidence")]
+    cells = [[cell_text(r.site) for r in rows], [r.verdict for r in rows],
+             [_confidence(r.confidence) for r in rows],
+             [cell_text(translate_mechanism(r.mechanism)) for r in rows],
+             [cell_text(r.evidence) for r in rows]]
+    columns = [[h, *c] for h, c in zip(headers, cells, strict=True)]
+    widths = fit_columns(columns, width, [2, 0, 0, 3, 4])
+    if widths is None:
+        return None
     table = Table(show_lines=False, header_style="bold", expand=False)
-    table.add_column("Site", overflow="fold", ratio=2)
-    table.add_column("Verdict", no_wrap=True)
-    table.add_column("Confidence", no_wrap=True)
-    table.add_column("Mechanism", overflow="fold", ratio=3)
-    table.add_column("Evidence", overflow="fold", ratio=4)
-    for item in results:
-        r = item if isinstance(item, Row) else Row.of(item)
-        table.add_row(
-            Text(r.site),
-            Text(r.verdict, style=VERDICT_STYLES.get(r.verdict, "")),
-            Text(r.confidence if r.confidence != "none" else "-"),
-            Text(r.mechanism),
-            Text(r.evidence),
-        )
+    for header, w in zip(headers, widths, strict=True):
+        table.add_column(header, width=w, overflow="fold")
+    for r, site, conf, mech, ev in zip(rows, cells[0], cells[2], cells[3], cells[4],
+                                       strict=True):
+        table.add_row(Text(site), _verdict_text(r), Text(conf), Text(mech), Text(ev))
     return table
 
 
+def _compact_table(rows: list[Row], width: int) -> Table | None:
+    """Site | Verdict (confidence below) | Details (mechanism, evidence below), for ~80 columns."""
+    headers = [_("Site"), _("Verdict"), _("Details")]
+    sites = [cell_text(r.site) for r in rows]
+    verdicts = [f"{r.verdict}\n{_confidence(r.confidence)}" for r in rows]
+    mechanisms = [cell_text(translate_mechanism(r.mechanism)) for r in rows]
+    evidence = [cell_text(r.evidence) for r in rows]
+    details = [f"{m}\n{e}" if e else m for m, e in zip(mechanisms, evidence, strict=True)]
+    widths = fit_columns([[headers[0], *sites], [headers[1], *verdicts], [headers[2], *details]],
+                         width, [2, 0, 6])
+    if widths is None:
+        return None
+    table = Table(show_lines=True, header_style="bold", expand=False)
+    for header, w in zip(headers, widths, strict=True):
+        table.add_column(header, width=w, overflow="fold")
+    for r, site, mech, ev in zip(rows, sites, mechanisms, evidence, strict=True):
+        verdict = _verdict_text(r).append(f"\n{_confidence(r.confidence)}", style="")
+        detail = Text(mech)
+        if ev:
+            detail.append("\n" + ev, style="dim")
+        table.add_row(Text(site), verdict, detail)
+    return table
+
+
+def _blocks(rows: list[Row], width: int) -> Group:
+    """One block per site, for terminals too narrow for any table: a head line, then the
+    mechanism and the evidence indented, wrapped at spaces (no padding to the full width)."""
+    measure = Console(width=max(width, 8), highlight=False)
+    parts: list[Text] = []
+    for i, r in enumerate(rows):
+        head = Text(cell_text(r.site), style="bold")
+        head.append("  ").append_text(_verdict_text(r))
+        if r.confidence != "none":
+            head.append(f" ({_confidence(r.confidence)})")
+        if i:
+            parts.append(Text(""))
+        for line in head.wrap(measure, max(width, 8), overflow="fold"):
+            line.rstrip()
+            parts.append(line)
+        body = Text(cell_text(translate_mechanism(r.mechanism)))
+        if r.evidence:
+            body.append("\n" + cell_text(r.evidence), style="dim")
+        for line in body.wrap(measure, max(width - BLOCK_INDENT, 4), overflow="fold"):
+            line.rstrip()
+            parts.append(Text(" " * BLOCK_INDENT).append_text(line))
+    return Group(*parts)
+
+
+def build_table(results: Iterable[SiteResult | Row], width: int = 80) -> RenderableType:
+    """The rows as a table that fits `width` cells without splitting a word: five columns
+    when they fit, three (verdict and details stacked) at about 80, else one block per site."""
+    rows = [item if isinstance(item, Row) else Row.of(item) for item in results]
+    return _wide_table(rows, width) or _compact_table(rows, width) or _blocks(rows, width)
+
+
 def render_table(results: Iterable[SiteResult | Row], console: Console,
-                 counts: Mapping[str, int] | None = None) -> None:
-    """Print the table and the counts line; `counts` defaults to counting `results`."""
-    results = list(results)
-    if results:
-        console.print(build_table(results))
+                 counts: Mapping[str, int] | None = None, *, full: bool = False) -> None:
+    """Print the table and the counts line; `counts` defaults to counting `results`.
+
+    A run of more than LONG_RUN sites shows only the sites that are not accessible (at most
+    LONG_RUN_LISTED of them) unless `full`; the JSON output has every one."""
+    rows = [item if isinstance(item, Row) else Row.of(item) for item in results]
     if counts is None:
-        counts = count_verdicts(r if isinstance(r, Row) else Row.of(r) for r in results)
+        counts = count_verdicts(rows)
+    shown, hidden = rows, 0
+    if not full and len(rows) > LONG_RUN:
+        unusual = [r for r in rows if r.verdict != "accessible"]
+        shown, hidden = unusual[:LONG_RUN_LISTED], max(0, len(unusual) - LONG_RUN_LISTED)
+        console.print(Text(_("{total} sites: the table lists the ones not accessible "
+                             "(--table full lists every site)").format(total=len(rows)),
+                           style="dim"))
+    if shown:
+        console.print(build_table(shown, console.width))
+    if hidden:
+        console.print(Text(_("... and {n} more not accessible (--table full, or the JSON "
+                             "output)").format(n=hidden), style="dim"))
     console.print(summary_line(counts))
