@@ -21,9 +21,17 @@ from typing import Any, NoReturn
 import click
 from click.core import ParameterSource
 
-from reachcheck import __version__, options
+from reachcheck import __version__, config_file, options
+from reachcheck.cli_i18n import (
+    choose_language,
+    install_click_translations,
+    lang_option,
+    localise_commands,
+    option_from_argv,
+)
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
 from reachcheck.execute import Summary, console, run_check
+from reachcheck.i18n import _, set_language
 from reachcheck.model import BLOCKED_VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
@@ -78,7 +86,24 @@ def _one_line(text: str) -> str:
 
 
 def _error(message: str) -> None:
-    click.echo(f"reachcheck: error: {_one_line(message)}", err=True)
+    click.echo(_("reachcheck: error: {message}").format(message=_one_line(message)), err=True)
+
+
+def _prepare(group: click.Group, args: Sequence[str]) -> dict[str, Any]:
+    """Before click parses: load the config file, pick the language, translate the help.
+    Returns click's default_map (the config file's values)."""
+    loaded = config_file.load(option_from_argv(args, "--config"), os.environ)
+    set_language(choose_language(option_from_argv(args, "--lang"), loaded.language,
+                                 os.environ))
+    localise_commands(group)
+    return loaded.default_map(group)
+
+
+def _from_config(exc: click.BadParameter) -> bool:
+    """The bad value came from the config file, not the command line."""
+    ctx, param = exc.ctx, exc.param
+    return bool(ctx and param and param.name and ctx.get_parameter_source(param.name)
+                is ParameterSource.DEFAULT_MAP)
 
 
 class _StdoutClosed(Exception):
@@ -109,21 +134,35 @@ class ReachcheckGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
         try:
+            extra["default_map"] = _prepare(self, args)
+            extra.setdefault("auto_envvar_prefix", "REACHCHECK")
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else EXIT_OK
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.format_message())
             code = EXIT_USAGE
+        except click.BadParameter as exc:
+            if _from_config(exc):
+                path = config_file.load(option_from_argv(args, "--config"), os.environ).path
+                _error(f"{path}: key '{exc.param.name if exc.param else '?'}': "
+                       f"{exc.message}")
+            else:
+                hint = (_(" (see '{command} --help')").format(command=exc.ctx.command_path)
+                        if exc.ctx else "")
+                _error(exc.format_message() + hint)
+            code = EXIT_USAGE
         except click.UsageError as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            hint = (_(" (see '{command} --help')").format(command=exc.ctx.command_path)
+                    if exc.ctx else "")
             _error(exc.format_message() + hint)
             code = EXIT_USAGE
         except click.ClickException as exc:
             _error(exc.format_message())
             code = exc.exit_code
         except click.Abort:
-            click.echo("reachcheck: interrupted", err=True)
+            click.echo(_("reachcheck: interrupted"), err=True)
             code = EXIT_INTERRUPTED
         except _StdoutClosed:  # `reachcheck ... | head`: the reader left; say nothing
             _silence_stdout()
@@ -138,8 +177,8 @@ class ReachcheckGroup(click.Group):
         except Exception as exc:  # a bug: one line unless asked for the traceback
             if os.environ.get("REACHCHECK_DEBUG"):
                 raise
-            _error(f"internal error: {type(exc).__name__}: {exc} "
-                   "(please report it; REACHCHECK_DEBUG=1 shows the traceback)")
+            _error(_("internal error: {error} (please report it; REACHCHECK_DEBUG=1 shows "
+                     "the traceback)").format(error=f"{type(exc).__name__}: {exc}"))
             code = EXIT_INTERNAL
         try:  # data still buffered for a reader that left would fail at exit: say nothing
             sys.stdout.flush()
@@ -348,9 +387,9 @@ def _note_unreadable_system_resolver() -> None:
     from reachcheck.probes.dns_udp import system_nameservers  # lazy: --help stays light
 
     if not system_nameservers(RESOLV_CONF):
-        click.echo(f"reachcheck: note: no nameserver could be read from {RESOLV_CONF}; this "
-                   "run leaves the system resolver out (--nameserver IP[:PORT] names one)",
-                   err=True)
+        click.echo(_("reachcheck: note: no nameserver could be read from {path}; this run "
+                     "leaves the system resolver out (--nameserver IP[:PORT] names one)"
+                     ).format(path=RESOLV_CONF), err=True)
 
 
 def _isatty(stream: Any) -> bool:
@@ -398,7 +437,8 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
         try:
             target = parse_target(text)
         except TargetError as exc:
-            raise InputError(f"invalid target {text!r}: {exc}") from None
+            raise InputError(_("invalid target {target}: {reason}").format(
+                target=repr(text), reason=exc)) from None
         arg_targets.setdefault(target.url, target)
     if sites_path is None and args:
         return list(arg_targets.values()), len(arg_targets)
@@ -425,7 +465,8 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     if total == 0:
         raise InputError(f"no valid targets in {path}")
     if not quiet and sites_path is None:
-        click.echo(f"reachcheck: checking {total} sites from {path}", err=True)
+        click.echo(_("reachcheck: checking {total} sites from {path}").format(
+            total=total, path=path), err=True)
 
     def lazy() -> Iterator[Target]:
         yield from arg_targets.values()
@@ -551,6 +592,20 @@ def _add_control() -> None:
 
 
 _add_control()
+
+
+def _add_global_options(group: click.Group) -> None:
+    """--lang and --config on every command (they are read before parsing, see _prepare)."""
+    commands: list[click.Command] = [group]
+    while commands:
+        command = commands.pop()
+        command.params.extend([lang_option(), config_file.config_option()])
+        if isinstance(command, click.Group):
+            commands.extend(command.commands.values())
+
+
+_add_global_options(cli)
+install_click_translations()
 
 
 def main() -> NoReturn:

@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 
 from reachcheck.config import Config
+from reachcheck.i18n import _
 from reachcheck.model import VERDICTS, SiteResult, Target
 from reachcheck.output import JsonlWriter, JsonWriter, render_table, settings_dict
 from reachcheck.output.table import Row, summary_line
@@ -189,10 +190,10 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(counts))
     if summary.network_down:
-        click.echo("reachcheck: the local network looks down (nothing answered, not even the "
-                   "control); results are inconclusive", err=True)
+        click.echo(_("reachcheck: the local network looks down (nothing answered, not even the "
+                     "control); results are inconclusive"), err=True)
     if summary.interrupted:
-        click.echo("reachcheck: interrupted; partial results written", err=True)
+        click.echo(_("reachcheck: interrupted; partial results written"), err=True)
     return summary
 
 

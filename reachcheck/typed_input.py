@@ -20,6 +20,8 @@ import idna
 from idna import idnadata
 from idna.intranges import intranges_contain
 
+from reachcheck.i18n import _
+
 MAX_NAME = 253  # RFC 1035 presentation length without the final dot
 MAX_LABEL = 63
 
@@ -105,8 +107,10 @@ def idna_host(host: str) -> str:
         mapped = idna.uts46_remap(host, std3_rules=False, transitional=False)
     except idna.IDNAError:
         bad = next((c for c in host if not _remaps(c)), None)
-        why = f"character {describe_char(bad)} is not allowed" if bad else "not a host name"
-        raise HostNameError(f"invalid host name {shown!r}: {why}") from None
+        if bad:
+            raise HostNameError(_("invalid host name {name}: character {char} is not allowed"
+                                  ).format(name=repr(shown), char=describe_char(bad))) from None
+        raise HostNameError(f"invalid host name {shown!r}: not a host name") from None
     mapped = mapped.rstrip(".")
     labels = mapped.split(".")
     encoded: list[str] = []
@@ -118,7 +122,8 @@ def idna_host(host: str) -> str:
             if bad is not None:
                 bad = _as_typed(host, bad)
                 raise HostNameError(
-                    f"invalid host name {shown!r}: character {describe_char(bad)} is not allowed")
+                    _("invalid host name {name}: character {char} is not allowed").format(
+                        name=repr(shown), char=describe_char(bad)))
             ascii_label = label
         else:
             try:
@@ -126,9 +131,12 @@ def idna_host(host: str) -> str:
             except (idna.IDNAError, UnicodeError) as exc:
                 bad = _disallowed(label)
                 bad = _as_typed(host, bad) if bad else None
-                why = (f"character {describe_char(bad)} is not allowed" if bad
-                       else " ".join(str(exc).split()))
-                raise HostNameError(f"invalid host name {shown!r}: {why}") from None
+                if bad:
+                    raise HostNameError(_("invalid host name {name}: character {char} is not "
+                                          "allowed").format(name=repr(shown),
+                                                            char=describe_char(bad))) from None
+                raise HostNameError(_("invalid host name {name}: {reason}").format(
+                    name=repr(shown), reason=" ".join(str(exc).split()))) from None
         if ascii_label.startswith("-"):
             raise HostNameError(f"invalid host name {shown!r}: a label starts with '-'")
         if len(ascii_label) > MAX_LABEL:

@@ -9,7 +9,6 @@ Long runs show the sites that are not accessible; `full=True` shows every row.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple
@@ -21,6 +20,7 @@ from rich.text import Text
 
 from reachcheck.i18n import _, ngettext, translate_mechanism
 from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult
+from reachcheck.output.wrap import tokens, wrap
 
 VERDICT_STYLES: dict[str, str] = {
     "accessible": "green",
@@ -85,9 +85,11 @@ class Row(NamedTuple):
 LONG_RUN = 50
 LONG_RUN_LISTED = 50  # at most this many not-accessible rows in the short form
 BLOCK_INDENT = 2
+# Narrowest a prose column may get before a narrower layout reads better (cells; in Chinese
+# 10 characters): below it a sentence turns into a column of two-word lines.
+TEXT_FLOOR = 20
+DETAILS_FLOOR = 30
 _BORDERS = 3  # per column: a rule and one space of padding either side ("│ x "), plus one
-_WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f"
-                   r"\uff00-\uff60\uffe0-\uffe6]")
 
 
 def cell_text(text: str) -> str:
@@ -96,24 +98,24 @@ def cell_text(text: str) -> str:
     return text
 
 
-def _tokens(text: str) -> list[str]:
-    """What must not be split across lines: whitespace-separated words, except that CJK
-    text may break between any two characters (it has no spaces)."""
-    return [t for word in text.split() for t in _WIDE.sub(lambda m: f" {m.group()} ", word).split()]
-
-
 def _longest_token(text: str) -> int:
-    return max((cell_len(t) for t in _tokens(text)), default=0)
+    return max((cell_len(t) for t in tokens(text)), default=0)
 
 
 def _longest_line(text: str) -> int:
     return max((cell_len(line) for line in text.splitlines()), default=0)
 
 
-def fit_columns(columns: list[list[str]], width: int, weights: list[int]) -> list[int] | None:
-    """Widths for columns of cells (header first) in `width` cells, every token whole, or
-    None when the longest tokens alone do not fit. Spare room goes by `weights`."""
-    lows = [max(_longest_token(c) for c in cells) or 1 for cells in columns]
+def fit_columns(columns: list[list[str]], width: int, weights: list[int],
+                floors: list[int] | None = None) -> list[int] | None:
+    """Widths for columns of cells (header first) in `width` cells, or None when they do
+    not fit: a column is at least as wide as its header, its longest word and its floor (a
+    text column narrower than that reads badly, in Chinese most of all, where every
+    character is a break opportunity). Spare room goes by `weights`, up to each column's
+    longest line."""
+    floors = floors or [0] * len(columns)
+    lows = [max(cell_len(cells[0]), floor, max(_longest_token(c) for c in cells)) or 1
+            for cells, floor in zip(columns, floors, strict=True)]
     highs = [max(lo, max(_longest_line(c) for c in cells))
              for lo, cells in zip(lows, columns, strict=True)]
     room = width - _BORDERS * len(columns) - 1
@@ -125,10 +127,10 @@ def fit_columns(columns: list[list[str]], width: int, weights: list[int]) -> lis
         open_ = [i for i in range(len(widths)) if widths[i] < highs[i]]
         if not open_:
             break
-        total = sum(weights[i] for i in open_)
+        total = sum(weights[i] for i in open_) or len(open_)
         given = 0
         for i in open_:
-            share = max(1, spare * weights[i] // total)
+            share = max(1, spare * (weights[i] or 1) // total)
             add = min(share, highs[i] - widths[i], spare - given)
             widths[i] += add
             given += add
@@ -138,6 +140,11 @@ def fit_columns(columns: list[list[str]], width: int, weights: list[int]) -> lis
         if given == 0:
             break
     return widths
+
+
+def _wrapped(text: str, width: int, style: str = "") -> Text:
+    """Text broken into lines that fit `width` (rich then never breaks it again)."""
+    return Text("\n".join(wrap(text, width)), style=style)
 
 
 def _confidence(value: str) -> str:
@@ -156,15 +163,17 @@ def _wide_table(rows: list[Row], width: int) -> Table | None:
              [cell_text(translate_mechanism(r.mechanism)) for r in rows],
              [cell_text(r.evidence) for r in rows]]
     columns = [[h, *c] for h, c in zip(headers, cells, strict=True)]
-    widths = fit_columns(columns, width, [2, 0, 0, 3, 4])
+    widths = fit_columns(columns, width, [2, 0, 0, 3, 4], [0, 0, 0, TEXT_FLOOR, TEXT_FLOOR])
     if widths is None:
         return None
     table = Table(show_lines=False, header_style="bold", expand=False)
     for header, w in zip(headers, widths, strict=True):
         table.add_column(header, width=w, overflow="fold")
+    site_w, _v, _c, mech_w, ev_w = widths
     for r, site, conf, mech, ev in zip(rows, cells[0], cells[2], cells[3], cells[4],
                                        strict=True):
-        table.add_row(Text(site), _verdict_text(r), Text(conf), Text(mech), Text(ev))
+        table.add_row(_wrapped(site, site_w), _verdict_text(r), Text(conf),
+                      _wrapped(mech, mech_w), _wrapped(ev, ev_w))
     return table
 
 
@@ -177,42 +186,42 @@ def _compact_table(rows: list[Row], width: int) -> Table | None:
     evidence = [cell_text(r.evidence) for r in rows]
     details = [f"{m}\n{e}" if e else m for m, e in zip(mechanisms, evidence, strict=True)]
     widths = fit_columns([[headers[0], *sites], [headers[1], *verdicts], [headers[2], *details]],
-                         width, [2, 0, 6])
+                         width, [2, 0, 6], [0, 0, DETAILS_FLOOR])
     if widths is None:
         return None
     table = Table(show_lines=True, header_style="bold", expand=False)
     for header, w in zip(headers, widths, strict=True):
         table.add_column(header, width=w, overflow="fold")
+    site_w, _v, detail_w = widths
     for r, site, mech, ev in zip(rows, sites, mechanisms, evidence, strict=True):
         verdict = _verdict_text(r).append(f"\n{_confidence(r.confidence)}", style="")
-        detail = Text(mech)
+        detail = _wrapped(mech, detail_w)
         if ev:
-            detail.append("\n" + ev, style="dim")
-        table.add_row(Text(site), verdict, detail)
+            detail.append("\n").append_text(_wrapped(ev, detail_w, "dim"))
+        table.add_row(_wrapped(site, site_w), verdict, detail)
     return table
 
 
 def _blocks(rows: list[Row], width: int) -> Group:
     """One block per site, for terminals too narrow for any table: a head line, then the
-    mechanism and the evidence indented, wrapped at spaces (no padding to the full width)."""
-    measure = Console(width=max(width, 8), highlight=False)
+    mechanism and the evidence indented (no padding to the full width)."""
     parts: list[Text] = []
+    inner = max(width - BLOCK_INDENT, 2)
     for i, r in enumerate(rows):
+        if i:
+            parts.append(Text(""))
         head = Text(cell_text(r.site), style="bold")
         head.append("  ").append_text(_verdict_text(r))
         if r.confidence != "none":
             head.append(f" ({_confidence(r.confidence)})")
-        if i:
-            parts.append(Text(""))
-        for line in head.wrap(measure, max(width, 8), overflow="fold"):
-            line.rstrip()
-            parts.append(line)
-        body = Text(cell_text(translate_mechanism(r.mechanism)))
-        if r.evidence:
-            body.append("\n" + cell_text(r.evidence), style="dim")
-        for line in body.wrap(measure, max(width - BLOCK_INDENT, 4), overflow="fold"):
-            line.rstrip()
-            parts.append(Text(" " * BLOCK_INDENT).append_text(line))
+        if cell_len(head.plain) <= width:
+            parts.append(head)
+        else:
+            parts.extend(Text(line, style="bold") for line in wrap(cell_text(r.site), width))
+            parts.append(_verdict_text(r))
+        for text, style in ((translate_mechanism(r.mechanism), ""), (r.evidence, "dim")):
+            parts.extend(Text(" " * BLOCK_INDENT + line, style=style)
+                         for line in wrap(cell_text(text), inner) if line)
     return Group(*parts)
 
 
