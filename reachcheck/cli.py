@@ -99,11 +99,17 @@ def _prepare(group: click.Group, args: Sequence[str]) -> dict[str, Any]:
     return loaded.default_map(group)
 
 
-def _from_config(exc: click.BadParameter) -> bool:
-    """The bad value came from the config file, not the command line."""
+def _from_config(exc: click.BadParameter, args: Sequence[str]) -> bool:
+    """The bad value came from the config file: the option has a value there and was given
+    neither on the command line nor in the environment (click records where a value came
+    from only after checking it)."""
     ctx, param = exc.ctx, exc.param
-    return bool(ctx and param and param.name and ctx.get_parameter_source(param.name)
-                is ParameterSource.DEFAULT_MAP)
+    if not (ctx and param and param.name and ctx.default_map and param.name in ctx.default_map):
+        return False
+    names = [*param.opts, *param.secondary_opts]
+    if any(arg == name or arg.startswith(name + "=") for arg in args for name in names):
+        return False
+    return param.resolve_envvar_value(ctx) is None
 
 
 class _StdoutClosed(Exception):
@@ -144,10 +150,10 @@ class ReachcheckGroup(click.Group):
             click.echo(exc.format_message())
             code = EXIT_USAGE
         except click.BadParameter as exc:
-            if _from_config(exc):
+            if _from_config(exc, args):
                 path = config_file.load(option_from_argv(args, "--config"), os.environ).path
-                _error(f"{path}: key '{exc.param.name if exc.param else '?'}': "
-                       f"{exc.message}")
+                key = exc.param.opts[0].lstrip("-") if exc.param and exc.param.opts else "?"
+                _error(f"{path}: key '{key}': {exc.message}")
             else:
                 hint = (_(" (see '{command} --help')").format(command=exc.ctx.command_path)
                         if exc.ctx else "")

@@ -110,7 +110,7 @@ class ConfigFile:
                                       "on/off options")
             return value
         if isinstance(value, str | int | float):
-            if param.is_flag and not param.is_bool_flag and not isinstance(value, str):
+            if param.is_flag:
                 raise ConfigFileError(f"{self.path}: key '{shown}': use true or false")
             text = _expand(str(value)) if isinstance(value, str) else value
             return [text] if param.multiple else text
