@@ -68,6 +68,9 @@ def wrap(text: str, width: int) -> list[str]:
                     carried.insert(0, line.pop())
             elif line and line[-1] in _NO_LINE_END:
                 carried = [line.pop()]
+            if carried and cell_len("".join(carried)) + size > width:
+                line.extend(carried)  # the rule cannot be kept in so narrow a line
+                carried = []
             if line:
                 lines.append("".join(line).rstrip())
             if size > width:

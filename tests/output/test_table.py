@@ -161,10 +161,13 @@ def test_three_default_sites_fit_80_columns_in_few_lines() -> None:
 
 def test_fit_columns_bounds() -> None:
     # Longest words 5 and 9: they fit in 5 + 9 + 7 border cells, not in one less.
-    columns = [["hello"], ["abcdefghi x"]]
+    columns = [["h", "hello"], ["h", "abcdefghi x"]]  # header first
     assert fit_columns(columns, 21, [1, 1]) == [5, 9]
     assert fit_columns(columns, 20, [1, 1]) is None
     assert fit_columns(columns, 200, [1, 1]) == [5, 11]  # never wider than the content
+    assert fit_columns(columns, 21, [1, 1], [0, 10]) is None  # a floor counts like a word
+    assert fit_columns([["Heading", "x"]], 11, [1]) == [7]  # headers are never split
+    assert fit_columns([["Heading", "x"]], 10, [1]) is None
 
 
 def _many(n: int, blocked_every: int) -> list[Row]:
