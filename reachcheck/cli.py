@@ -94,7 +94,7 @@ def _prepare(group: click.Group, args: Sequence[str]) -> dict[str, Any]:
     Returns click's default_map (the config file's values)."""
     loaded = config_file.load(option_from_argv(args, "--config"), os.environ)
     set_language(choose_language(option_from_argv(args, "--lang"), loaded.language,
-                                 os.environ))
+                                 os.environ, loaded.path))
     localise_commands(group)
     return loaded.default_map(group)
 
@@ -483,10 +483,10 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
 
 def _report_bad_lines(bad: Sequence[BadLine], duplicates: int) -> None:
     for line in bad[:MAX_BAD_LINES_SHOWN]:
-        click.echo(f"reachcheck: skipped {line}", err=True)
+        click.echo(_("reachcheck: skipped {line}").format(line=line), err=True)
     if len(bad) > MAX_BAD_LINES_SHOWN:
-        click.echo(f"reachcheck: ... and {len(bad) - MAX_BAD_LINES_SHOWN} more bad lines "
-                   "(--strict makes them fatal)", err=True)
+        click.echo(_("reachcheck: ... and {n} more bad lines (--strict makes them fatal)"
+                     ).format(n=len(bad) - MAX_BAD_LINES_SHOWN), err=True)
     if duplicates:
         click.echo(f"reachcheck: note: dropped {duplicates} duplicate line"
                    f"{'s' if duplicates != 1 else ''}", err=True)

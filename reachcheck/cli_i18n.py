@@ -135,15 +135,19 @@ def option_from_argv(args: Sequence[str], name: str) -> str | None:
 
 
 def choose_language(cli_value: str | None, config_value: str | None,
-                    environ: Mapping[str, str]) -> str:
+                    environ: Mapping[str, str], config_path: object = None) -> str:
     """--lang, then REACHCHECK_LANG, then the config file's `language`, then the locale."""
-    for given in (cli_value, environ.get("REACHCHECK_LANG"), config_value):
+    for given, source in ((cli_value, "'--lang'"), (environ.get("REACHCHECK_LANG"),
+                                                     "REACHCHECK_LANG"),
+                          (config_value, None)):
         if given:
             language = i18n.normalise_language(given)
-            if language is None:
-                raise click.BadParameter(f"{given!r} is not a supported language "
-                                         "(zh-CN or en)", param_hint="'--lang'")
-            return language
+            if language is not None:
+                return language
+            problem = f"{given!r} is not a supported language (zh-CN or en)"
+            if source is None:  # the config file's: name the file and the key
+                raise click.UsageError(f"{config_path}: key 'language': {problem}")
+            raise click.BadParameter(problem, param_hint=source)
     return i18n.language_from_locale(environ)
 
 
