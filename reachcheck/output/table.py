@@ -1,6 +1,7 @@
 """The human table: one row per site, then a line with the verdict counts.
 
-Colour comes from rich, which already honours NO_COLOR, FORCE_COLOR and TERM=dumb. The layout
+Colours are rich's styles, rendered for the console (NO_COLOR, FORCE_COLOR, TERM=dumb honoured);
+the grid itself is drawn by `grid.py` (rich's Table took seconds for a long run). The layout
 is chosen for the console's width so that no word is split across lines ("tradingview.co" /
 "m"): five columns when every word fits, three at about 80 columns (confidence under the
 verdict, evidence under the mechanism), one block per site when narrower. Nothing is truncated.
@@ -14,13 +15,13 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from rich.cells import cell_len
-from rich.console import Console, Group, RenderableType
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
 
 from reachcheck.i18n import _, ngettext, translate_mechanism
 from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult
-from reachcheck.output.wrap import tokens, wrap
+from reachcheck.output.grid import Cell, Line, draw_grid, emit
+from reachcheck.output.wrap import text_width, tokens, wrap
 
 VERDICT_STYLES: dict[str, str] = {
     "accessible": "green",
@@ -99,25 +100,27 @@ def cell_text(text: str) -> str:
 
 
 def _longest_token(text: str) -> int:
-    return max((cell_len(t) for t in tokens(text)), default=0)
+    if text.isascii():  # the common case, without the CJK-aware tokenizer
+        return max(map(len, text.split()), default=0)
+    return max((text_width(t) for t in tokens(text)), default=0)
 
 
 def _longest_line(text: str) -> int:
-    return max((cell_len(line) for line in text.splitlines()), default=0)
+    return max((text_width(line) for line in text.splitlines()), default=0)
 
 
 def fit_columns(columns: list[list[str]], width: int, weights: list[int],
                 floors: list[int] | None = None) -> list[int] | None:
     """Widths for columns of cells (header first) in `width` cells, or None when they do
-    not fit: a column is at least as wide as its header, its longest word and its floor (a
-    text column narrower than that reads badly, in Chinese most of all, where every
-    character is a break opportunity). Spare room goes by `weights`, up to each column's
+    not fit: a column is at least as wide as its header, its longest word and its floor
+    (unless all its text is shorter: a text column narrower than that reads badly, in Chinese
+    most of all, where every character is a break opportunity). Spare room goes by `weights`, up to each column's
     longest line."""
     floors = floors or [0] * len(columns)
-    lows = [max(cell_len(cells[0]), floor, max(_longest_token(c) for c in cells)) or 1
-            for cells, floor in zip(columns, floors, strict=True)]
-    highs = [max(lo, max(_longest_line(c) for c in cells))
-             for lo, cells in zip(lows, columns, strict=True)]
+    longest = [max(_longest_line(c) for c in cells) for cells in columns]
+    lows = [max(cell_len(cells[0]), min(floor, top), max(_longest_token(c) for c in cells)) or 1
+            for cells, floor, top in zip(columns, floors, longest, strict=True)]
+    highs = [max(lo, top) for lo, top in zip(lows, longest, strict=True)]
     room = width - _BORDERS * len(columns) - 1
     if sum(lows) > room:
         return None
@@ -142,23 +145,23 @@ def fit_columns(columns: list[list[str]], width: int, weights: list[int],
     return widths
 
 
-def _wrapped(text: str, width: int, style: str = "") -> Text:
-    """Text broken into lines that fit `width` (rich then never breaks it again)."""
-    return Text("\n".join(wrap(text, width)), style=style)
+def _cell(text: str, width: int, style: str = "") -> Cell:
+    """A cell's lines, broken to fit `width` (so no word is ever split)."""
+    return [[(line, style)] for line in wrap(text, width)]
 
 
 def _confidence(value: str) -> str:
     return "-" if value == "none" else _(value)
 
 
-def _verdict_text(r: Row) -> Text:
-    return Text(cell_text(r.verdict), style=VERDICT_STYLES.get(r.verdict, ""))
+def _verdict_style(r: Row) -> str:
+    return VERDICT_STYLES.get(r.verdict, "")
 
 
-def _wide_table(rows: list[Row], width: int) -> Table | None:
-    """Site | Verdict | Confidence | Mechanism | Evidence, if every token fits whole."""
+def _wide_table(rows: list[Row], width: int) -> list[Line] | None:
+    """Site | Verdict | Confidence | Mechanism | Evidence, if every word fits whole."""
     headers = [_("Site"), _("Verdict"), _("Confidence"), _("Mechanism"), _("Evidence")]
-    cells = [[cell_text(r.site) for r in rows], [r.verdict for r in rows],
+    cells = [[cell_text(r.site) for r in rows], [cell_text(r.verdict) for r in rows],
              [_confidence(r.confidence) for r in rows],
              [cell_text(translate_mechanism(r.mechanism)) for r in rows],
              [cell_text(r.evidence) for r in rows]]
@@ -166,22 +169,18 @@ def _wide_table(rows: list[Row], width: int) -> Table | None:
     widths = fit_columns(columns, width, [2, 0, 0, 3, 4], [0, 0, 0, TEXT_FLOOR, TEXT_FLOOR])
     if widths is None:
         return None
-    table = Table(show_lines=False, header_style="bold", expand=False)
-    for header, w in zip(headers, widths, strict=True):
-        table.add_column(header, width=w, overflow="fold")
-    site_w, _v, _c, mech_w, ev_w = widths
-    for r, site, conf, mech, ev in zip(rows, cells[0], cells[2], cells[3], cells[4],
-                                       strict=True):
-        table.add_row(_wrapped(site, site_w), _verdict_text(r), Text(conf),
-                      _wrapped(mech, mech_w), _wrapped(ev, ev_w))
-    return table
+    site_w, verdict_w, conf_w, mech_w, ev_w = widths
+    grid = [[_cell(site, site_w), _cell(verdict, verdict_w, _verdict_style(r)),
+             _cell(conf, conf_w), _cell(mech, mech_w), _cell(ev, ev_w)]
+            for r, site, verdict, conf, mech, ev in zip(rows, *cells, strict=True)]
+    return draw_grid(headers, grid, widths, separators=False)
 
 
-def _compact_table(rows: list[Row], width: int) -> Table | None:
+def _compact_table(rows: list[Row], width: int) -> list[Line] | None:
     """Site | Verdict (confidence below) | Details (mechanism, evidence below), for ~80 columns."""
     headers = [_("Site"), _("Verdict"), _("Details")]
     sites = [cell_text(r.site) for r in rows]
-    verdicts = [f"{r.verdict}\n{_confidence(r.confidence)}" for r in rows]
+    verdicts = [f"{cell_text(r.verdict)}\n{_confidence(r.confidence)}" for r in rows]
     mechanisms = [cell_text(translate_mechanism(r.mechanism)) for r in rows]
     evidence = [cell_text(r.evidence) for r in rows]
     details = [f"{m}\n{e}" if e else m for m, e in zip(mechanisms, evidence, strict=True)]
@@ -189,47 +188,56 @@ def _compact_table(rows: list[Row], width: int) -> Table | None:
                          width, [2, 0, 6], [0, 0, DETAILS_FLOOR])
     if widths is None:
         return None
-    table = Table(show_lines=True, header_style="bold", expand=False)
-    for header, w in zip(headers, widths, strict=True):
-        table.add_column(header, width=w, overflow="fold")
-    site_w, _v, detail_w = widths
+    site_w, verdict_w, detail_w = widths
+    grid = []
     for r, site, mech, ev in zip(rows, sites, mechanisms, evidence, strict=True):
-        verdict = _verdict_text(r).append(f"\n{_confidence(r.confidence)}", style="")
-        detail = _wrapped(mech, detail_w)
-        if ev:
-            detail.append("\n").append_text(_wrapped(ev, detail_w, "dim"))
-        table.add_row(_wrapped(site, site_w), verdict, detail)
-    return table
+        verdict = [*_cell(cell_text(r.verdict), verdict_w, _verdict_style(r)),
+                   *_cell(_confidence(r.confidence), verdict_w)]
+        detail = _cell(mech, detail_w) + (_cell(ev, detail_w, "dim") if ev else [])
+        grid.append([_cell(site, site_w), verdict, detail])
+    return draw_grid(headers, grid, widths, separators=True)
 
 
-def _blocks(rows: list[Row], width: int) -> Group:
+def _blocks(rows: list[Row], width: int) -> list[Line]:
     """One block per site, for terminals too narrow for any table: a head line, then the
-    mechanism and the evidence indented (no padding to the full width)."""
-    parts: list[Text] = []
+    mechanism and the evidence indented."""
+    lines: list[Line] = []
     inner = max(width - BLOCK_INDENT, 2)
+    indent = " " * BLOCK_INDENT
     for i, r in enumerate(rows):
         if i:
-            parts.append(Text(""))
-        head = Text(cell_text(r.site), style="bold")
-        head.append("  ").append_text(_verdict_text(r))
+            lines.append([])
+        site, verdict = cell_text(r.site), cell_text(r.verdict)
+        head: Line = [(site, "bold"), ("  ", ""), (verdict, _verdict_style(r))]
         if r.confidence != "none":
-            head.append(f" ({_confidence(r.confidence)})")
-        if cell_len(head.plain) <= width:
-            parts.append(head)
+            head.append((f" ({_confidence(r.confidence)})", ""))
+        if sum(cell_len(t) for t, _s in head) <= width:
+            lines.append(head)
         else:
-            parts.extend(Text(line, style="bold") for line in wrap(cell_text(r.site), width))
-            parts.append(_verdict_text(r))
+            lines.extend([(line, "bold")] for line in wrap(site, width))
+            lines.append([(verdict, _verdict_style(r))])
         for text, style in ((translate_mechanism(r.mechanism), ""), (r.evidence, "dim")):
-            parts.extend(Text(" " * BLOCK_INDENT + line, style=style)
-                         for line in wrap(cell_text(text), inner) if line)
-    return Group(*parts)
+            lines.extend([(indent + line, style)] for line in wrap(cell_text(text), inner)
+                         if line)
+    return lines
 
 
-def build_table(results: Iterable[SiteResult | Row], width: int = 80) -> RenderableType:
-    """The rows as a table that fits `width` cells without splitting a word: five columns
-    when they fit, three (verdict and details stacked) at about 80, else one block per site."""
+def table_lines(results: Iterable[SiteResult | Row], width: int = 80) -> list[Line]:
+    """The rows laid out for `width` cells without splitting a word: five columns when they
+    fit, three (verdict and details stacked) at about 80, else one block per site."""
     rows = [item if isinstance(item, Row) else Row.of(item) for item in results]
     return _wide_table(rows, width) or _compact_table(rows, width) or _blocks(rows, width)
+
+
+def build_table(results: Iterable[SiteResult | Row], width: int = 80) -> Text:
+    """`table_lines` as one rich Text (for callers that compose renderables)."""
+    text = Text()
+    for i, line in enumerate(table_lines(results, width)):
+        if i:
+            text.append("\n")
+        for segment, style in line:
+            text.append(segment, style=style)
+    return text
 
 
 def render_table(results: Iterable[SiteResult | Row], console: Console,
@@ -249,7 +257,7 @@ def render_table(results: Iterable[SiteResult | Row], console: Console,
                              "(--table full lists every site)").format(total=len(rows)),
                            style="dim"))
     if shown:
-        console.print(build_table(shown, console.width))
+        emit(console, table_lines(shown, console.width))
     if hidden:
         console.print(Text(_("... and {n} more not accessible (--table full, or the JSON "
                              "output)").format(n=hidden), style="dim"))

@@ -22,6 +22,11 @@ _NO_LINE_START = set("，。、；：？！）」』】〉》”’…%,.;:?!)]}
 _NO_LINE_END = set("（「『【〈《“‘([{")
 
 
+def text_width(text: str) -> int:
+    """Terminal cells `text` takes (ASCII: its length, without rich's per-character lookup)."""
+    return len(text) if text.isascii() else cell_len(text)
+
+
 def tokens(text: str) -> list[str]:
     """The pieces of `text` that must stay on one line (words; single CJK characters)."""
     return [u for u in _UNITS.findall(text) if not u.isspace()]
@@ -31,7 +36,7 @@ def _fold(word: str, width: int) -> list[str]:
     """A word wider than a line, cut into line-wide pieces."""
     pieces, piece = [], ""
     for char in word:
-        if piece and cell_len(piece + char) > width:
+        if piece and text_width(piece + char) > width:
             pieces.append(piece)
             piece = ""
         piece += char
@@ -51,7 +56,7 @@ def wrap(text: str, width: int) -> list[str]:
                     line.append(" ")
                     used += 1
                 continue
-            size = cell_len(unit)
+            size = text_width(unit)
             if used + size <= width:
                 line.append(unit)
                 used += size
@@ -68,7 +73,7 @@ def wrap(text: str, width: int) -> list[str]:
                     carried.insert(0, line.pop())
             elif line and line[-1] in _NO_LINE_END:
                 carried = [line.pop()]
-            if carried and cell_len("".join(carried)) + size > width:
+            if carried and text_width("".join(carried)) + size > width:
                 line.extend(carried)  # the rule cannot be kept in so narrow a line
                 carried = []
             if line:
@@ -76,9 +81,9 @@ def wrap(text: str, width: int) -> list[str]:
             if size > width:
                 *full, rest = _fold("".join(carried) + unit, width)
                 lines.extend(full)
-                line, used = [rest], cell_len(rest)
+                line, used = [rest], text_width(rest)
             else:
                 line = [*carried, unit]
-                used = sum(cell_len(u) for u in line)
+                used = sum(text_width(u) for u in line)
         lines.append("".join(line).rstrip())
     return lines
