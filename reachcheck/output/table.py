@@ -114,8 +114,8 @@ def fit_columns(columns: list[list[str]], width: int, weights: list[int],
     """Widths for columns of cells (header first) in `width` cells, or None when they do
     not fit: a column is at least as wide as its header, its longest word and its floor
     (unless all its text is shorter: a text column narrower than that reads badly, in Chinese
-    most of all, where every character is a break opportunity). Spare room goes by `weights`, up to each column's
-    longest line."""
+    most of all, where every character is a break opportunity). Spare room goes by
+    `weights`, up to each column's longest line."""
     floors = floors or [0] * len(columns)
     longest = [max(_longest_line(c) for c in cells) for cells in columns]
     lows = [max(cell_len(cells[0]), min(floor, top), max(_longest_token(c) for c in cells)) or 1
