@@ -19,6 +19,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from reachcheck.i18n import _
+
 # Shown in this order; verdicts with a zero count are left out to keep the line short.
 _SHORT = {
     "accessible": "ok",
@@ -55,7 +57,7 @@ class ProgressDisplay:
         if self.enabled:
             self._progress = Progress(
                 SpinnerColumn(),
-                TextColumn("checking"),
+                TextColumn(_("checking")),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),
