@@ -92,9 +92,11 @@ def _error(message: str) -> None:
 def _prepare(group: click.Group, args: Sequence[str]) -> dict[str, Any]:
     """Before click parses: load the config file, pick the language, translate the help.
     Returns click's default_map (the config file's values)."""
+    lang = option_from_argv(args, "--lang")
+    with contextlib.suppress(click.ClickException):  # so a bad config file is reported in it
+        set_language(choose_language(lang, None, os.environ))
     loaded = config_file.load(option_from_argv(args, "--config"), os.environ)
-    set_language(choose_language(option_from_argv(args, "--lang"), loaded.language,
-                                 os.environ, loaded.path))
+    set_language(choose_language(lang, loaded.language, os.environ, loaded.path))
     localise_commands(group)
     return loaded.default_map(group)
 
