@@ -22,16 +22,18 @@ import click
 from click.core import ParameterSource
 
 from reachcheck import __version__, config_file, options
-from reachcheck.cli_i18n import (
-    choose_language,
-    install_click_translations,
-    lang_option,
-    localise_commands,
-    option_from_argv,
+from reachcheck.cli_i18n import install_click_translations, option_from_argv
+from reachcheck.cli_support import (
+    StdoutClosed,
+    add_global_options,
+    from_config,
+    note_unreadable_system_resolver,
+    pipe_guard,
+    prepare,
 )
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
 from reachcheck.execute import Summary, console, run_check
-from reachcheck.i18n import _, set_language
+from reachcheck.i18n import _
 from reachcheck.model import BLOCKED_VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
@@ -51,7 +53,6 @@ EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceb
 # signal ended (`yes | head`). Not 0: the run stopped early, so "nothing blocked" is unknown.
 EXIT_PIPE = 141
 MAX_BAD_LINES_SHOWN = 10
-RESOLV_CONF = "/etc/resolv.conf"  # where the runner's system resolver comes from
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -89,62 +90,23 @@ def _error(message: str) -> None:
     click.echo(_("reachcheck: error: {message}").format(message=_one_line(message)), err=True)
 
 
-def _prepare(group: click.Group, args: Sequence[str]) -> dict[str, Any]:
-    """Before click parses: load the config file, pick the language, translate the help.
-    Returns click's default_map (the config file's values)."""
-    lang = option_from_argv(args, "--lang")
-    with contextlib.suppress(click.ClickException):  # so a bad config file is reported in it
-        set_language(choose_language(lang, None, os.environ))
-    loaded = config_file.load(option_from_argv(args, "--config"), os.environ)
-    set_language(choose_language(lang, loaded.language, os.environ, loaded.path))
-    localise_commands(group)
-    return loaded.default_map(group)
-
-
-def _from_config(exc: click.BadParameter, args: Sequence[str]) -> bool:
-    """The bad value came from the config file: the option has a value there and was given
-    neither on the command line nor in the environment (click records where a value came
-    from only after checking it)."""
-    ctx, param = exc.ctx, exc.param
-    if not (ctx and param and param.name and ctx.default_map and param.name in ctx.default_map):
-        return False
-    names = [*param.opts, *param.secondary_opts]
-    if any(arg == name or arg.startswith(name + "=") for arg in args for name in names):
-        return False
-    return param.resolve_envvar_value(ctx) is None
-
-
-class _StdoutClosed(Exception):
-    """stdout's reader went away (EPIPE). Not an OSError, so click does not swallow it with
-    its own exit code 1."""
-
-
-def _pipe_guard(call: Callable[[], Any]) -> Any:
-    try:
-        return call()
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            raise _StdoutClosed() from None
-        raise
-
-
 class ReachcheckGroup(click.Group):
     """A group whose errors are one line each, never a traceback or a usage dump."""
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
-        return _pipe_guard(lambda: super(ReachcheckGroup, self).make_context(  # type: ignore[no-any-return]
+        return pipe_guard(lambda: super(ReachcheckGroup, self).make_context(  # type: ignore[no-any-return]
             info_name, args, parent, **extra))
 
     def invoke(self, ctx: click.Context) -> Any:
-        return _pipe_guard(lambda: super(ReachcheckGroup, self).invoke(ctx))
+        return pipe_guard(lambda: super(ReachcheckGroup, self).invoke(ctx))
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
         args = list(sys.argv[1:] if args is None else args)
         try:
-            extra["default_map"] = _prepare(self, args)
+            extra["default_map"] = prepare(self, args)
             extra.setdefault("auto_envvar_prefix", "REACHCHECK")
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else EXIT_OK
@@ -152,7 +114,7 @@ class ReachcheckGroup(click.Group):
             click.echo(exc.format_message())
             code = EXIT_USAGE
         except click.BadParameter as exc:
-            if _from_config(exc, args):
+            if from_config(exc, args):
                 path = config_file.load(option_from_argv(args, "--config"), os.environ).path
                 key = exc.param.opts[0].lstrip("-") if exc.param and exc.param.opts else "?"
                 _error(f"{path}: key '{key}': {exc.message}")
@@ -172,7 +134,7 @@ class ReachcheckGroup(click.Group):
         except click.Abort:
             click.echo(_("reachcheck: interrupted"), err=True)
             code = EXIT_INTERRUPTED
-        except _StdoutClosed:  # `reachcheck ... | head`: the reader left; say nothing
+        except StdoutClosed:  # `reachcheck ... | head`: the reader left; say nothing
             _silence_stdout()
             code = EXIT_PIPE
         except OSError as exc:
@@ -383,21 +345,11 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
     _check_output_paths(json_path, jsonl_path)
     target_iter, total = _collect_targets(targets, sites_path, strict, quiet)
     if config.system_resolver and config.system_nameservers is None and not quiet:
-        _note_unreadable_system_resolver()
+        note_unreadable_system_resolver()
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
                         color, quiet, full_table=table_mode == "full")
     return exit_code(summary)
-
-
-def _note_unreadable_system_resolver() -> None:
-    """Say so when resolv.conf names no usable nameserver: the run silently lacks one."""
-    from reachcheck.probes.dns_udp import system_nameservers  # lazy: --help stays light
-
-    if not system_nameservers(RESOLV_CONF):
-        click.echo(_("reachcheck: note: no nameserver could be read from {path}; this run "
-                     "leaves the system resolver out (--nameserver IP[:PORT] names one)"
-                     ).format(path=RESOLV_CONF), err=True)
 
 
 def _isatty(stream: Any) -> bool:
@@ -602,17 +554,7 @@ def _add_control() -> None:
 _add_control()
 
 
-def _add_global_options(group: click.Group) -> None:
-    """--lang and --config on every command (they are read before parsing, see _prepare)."""
-    commands: list[click.Command] = [group]
-    while commands:
-        command = commands.pop()
-        command.params.extend([lang_option(), config_file.config_option()])
-        if isinstance(command, click.Group):
-            commands.extend(command.commands.values())
-
-
-_add_global_options(cli)
+add_global_options(cli)
 install_click_translations()
 
 

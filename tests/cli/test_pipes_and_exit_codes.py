@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import reachcheck.cli
+import reachcheck.cli_support
 from reachcheck.cli import EXIT_PIPE, cli
 from tests.cli.conftest import FakeRunner
 from tests.e2e.conftest import closed_udp_port
@@ -97,7 +97,7 @@ def test_note_when_resolv_conf_has_no_nameserver(
         monkeypatch: pytest.MonkeyPatch) -> None:
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("# managed by nothing\nsearch example.test\n")
-    monkeypatch.setattr(reachcheck.cli, "RESOLV_CONF", str(resolv))
+    monkeypatch.setattr(reachcheck.cli_support, "RESOLV_CONF", str(resolv))
     args = ["check", "a.test", "--resolver", "127.0.0.1:5353", "--doh", "none",
             "--injection-probe", "none"]
     result = CliRunner().invoke(cli, args)
