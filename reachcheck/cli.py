@@ -418,12 +418,12 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     except TargetError as exc:
         raise InputError(str(exc)) from None
     except OSError as exc:
-        raise InputError(f"cannot read sites file: {exc}") from None
+        raise InputError(_("cannot read sites file: {error}").format(error=exc)) from None
     if not quiet:
         _report_bad_lines(sites.bad, len(sites.duplicates))
     total += len(arg_targets)
     if total == 0:
-        raise InputError(f"no valid targets in {path}")
+        raise InputError(_("no valid targets in {path}").format(path=path))
     if not quiet and sites_path is None:
         click.echo(_("reachcheck: checking {total} sites from {path}").format(
             total=total, path=path), err=True)

@@ -204,3 +204,15 @@ def test_every_verdict_name_is_left_alone() -> None:
     i18n.set_language(i18n.CHINESE)
     for name in VERDICTS:
         assert i18n._(name) == name
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [(["--timeout", "900"], "'--timeout' 的值无效：必须大于 0 且不超过 300 秒（收到 900）"),
+     (["--resolver", "1.2.3"], "'1.2.3' 不是 IP 地址"),
+     (["--table", "huge"], "'huge' 不是 'auto', 'full' 之一。")],
+)
+def test_option_errors_in_chinese(args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(cli, ["check", "--lang", "zh-CN", *args, "a.test"])
+    assert result.exit_code == 2
+    assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
