@@ -22,10 +22,11 @@ import click
 from click.core import ParameterSource
 
 from reachcheck import __version__, config_file, options
-from reachcheck.cli_i18n import install_click_translations, option_from_argv
+from reachcheck.cli_i18n import install_click_translations
 from reachcheck.cli_support import (
     StdoutClosed,
     add_global_options,
+    config_path_given,
     from_config,
     note_unreadable_system_resolver,
     pipe_guard,
@@ -115,7 +116,7 @@ class ReachcheckGroup(click.Group):
             code = EXIT_USAGE
         except click.BadParameter as exc:
             if from_config(exc, args):
-                path = config_file.load(option_from_argv(args, "--config"), os.environ).path
+                path = config_file.load(config_path_given(args), os.environ).path
                 key = exc.param.opts[0].lstrip("-") if exc.param and exc.param.opts else "?"
                 _error(f"{path}: key '{key}': {exc.message}")
             else:

@@ -31,10 +31,15 @@ def prepare(group: click.Group, args: Sequence[str]) -> dict[str, Any]:
     lang = option_from_argv(args, "--lang")
     with contextlib.suppress(click.ClickException):  # so a bad config file is reported in it
         set_language(choose_language(lang, None, os.environ))
-    loaded = config_file.load(option_from_argv(args, "--config"), os.environ)
+    loaded = config_file.load(config_path_given(args), os.environ)
     set_language(choose_language(lang, loaded.language, os.environ, loaded.path))
     localise_commands(group)
     return loaded.default_map(group)
+
+
+def config_path_given(args: Sequence[str]) -> str | None:
+    """`--config FILE`, else $REACHCHECK_CONFIG, else None (the default file)."""
+    return option_from_argv(args, "--config") or os.environ.get("REACHCHECK_CONFIG") or None
 
 
 def from_config(exc: click.BadParameter, args: Sequence[str]) -> bool:

@@ -1,11 +1,12 @@
 """The configuration file: defaults for the options people repeat, in TOML.
 
 `$XDG_CONFIG_HOME/reachcheck/config.toml` (`~/.config/reachcheck/config.toml` when the
-variable is unset), or the file named by `--config FILE`. Keys are option names without the
-dashes (`resolver`, `doh`, `control`, `control-token-file`, `timeout`, ...); top-level keys
-are `check` options, plus `language`; `[report]` and `[control.serve]` tables hold those
-commands' options (a `[check]` table is accepted too). A value is what the option would take
-(a list for a repeatable option); `~` in a string is the home directory.
+variable is unset), or the file named by `--config FILE` or `$REACHCHECK_CONFIG`. Keys are
+option names without the dashes (`resolver`, `doh`, `control`, `control-token-file`,
+`timeout`, ...); top-level keys are `check` options, plus `language`; `[report]` and
+`[control.serve]` tables hold those commands' options (a `[check]` table is accepted too). A
+value is what the option would take (a list for a repeatable option); `~` in a string is the
+home directory.
 
 Values become click's `default_map`, so the order is: the command line, then the
 `REACHCHECK_<COMMAND>_<OPTION>` environment variables, then this file, then the built-in
@@ -182,5 +183,5 @@ def config_option() -> click.Option:
     """`--config FILE` (read before parsing; declared so click accepts it anywhere)."""
     return click.Option(
         ["--config"], metavar="FILE", expose_value=False, is_eager=True,
-        help="Read option defaults from this TOML file. "
+        help="Read option defaults from this TOML file (also $REACHCHECK_CONFIG). "
              f"[default: $XDG_CONFIG_HOME/{APP}/{FILE_NAME}, else ~/.config/{APP}/{FILE_NAME}]")

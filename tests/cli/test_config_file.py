@@ -92,6 +92,20 @@ def test_explicit_config_file_and_check_table(fake_runner: Callable[..., FakeRun
     assert fake.config.concurrency == 11
 
 
+def test_config_file_from_the_environment(fake_runner: Callable[..., FakeRunner],
+                                          tmp_path: Path, user_config: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = fake_runner()
+    user_config.write_text("concurrency = 9\n")
+    other = tmp_path / "env.toml"
+    other.write_text("concurrency = 12\n")
+    monkeypatch.setenv("REACHCHECK_CONFIG", str(other))
+    assert run("check", *LOOPBACK, "a.test").exit_code == 0
+    assert fake.config.concurrency == 12
+    assert run("check", *LOOPBACK, "--config", str(user_config), "a.test").exit_code == 0
+    assert fake.config.concurrency == 9  # --config beats the environment
+
+
 def test_language_from_config(fake_runner: Callable[..., FakeRunner],
                               user_config: Path) -> None:
     fake_runner()
