@@ -253,9 +253,8 @@ def render_table(results: Iterable[SiteResult | Row], console: Console,
     if not full and len(rows) > LONG_RUN:
         unusual = [r for r in rows if r.verdict != "accessible"]
         shown, hidden = unusual[:LONG_RUN_LISTED], max(0, len(unusual) - LONG_RUN_LISTED)
-        console.print(Text(_("{total} sites: the table lists the ones not accessible "
-                             "(--table full lists every site)").format(total=len(rows)),
-                           style="dim"))
+        console.print(Text(_("{total} sites: listing the ones not accessible (--table full "
+                             "lists all)").format(total=len(rows)), style="dim"))
     if shown:
         emit(console, table_lines(shown, console.width))
     if hidden:
