@@ -36,8 +36,8 @@ def sites(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("extra", "read"), [(["--jsonl", "-"], 100), (["--table", "full"], 0),
-                                             ([], 0)])
+@pytest.mark.parametrize(("extra", "read"), [(["--jsonl", "-"], 100), (["--json", "-"], 100),
+                                             (["--table", "full"], 0), ([], 0)])
 def test_reader_leaving_early_ends_the_run_quietly(sites: Path, tmp_path: Path,
                                                    extra: list[str], read: int) -> None:
     """`reachcheck check --jsonl - | head -c 100`: exit 141, nothing on stderr."""
@@ -51,7 +51,7 @@ def test_reader_leaving_early_ends_the_run_quietly(sites: Path, tmp_path: Path,
     code = proc.wait(timeout=60)
     assert len(head) == read
     if read:
-        assert head.startswith(b'{"target":')
+        assert head.startswith(b"{")
     assert code == EXIT_PIPE, stderr
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert "rror" not in stderr  # no "error", no "BrokenPipeError"
