@@ -98,3 +98,12 @@ def test_contextual_rule_failures_say_why() -> None:
     # A zero-width joiner is allowed only after a virama: the message is idna's own reason.
     with pytest.raises(HostNameError, match="joiner"):
         idna_host("ex\u200dample.test")
+
+
+def test_ascii_shortcut_matches_uts46() -> None:
+    """idna_host lower-cases ASCII instead of running UTS 46's table: the same thing."""
+    import idna
+
+    for code in range(0x20, 0x7F):
+        char = chr(code)
+        assert idna.uts46_remap(char, std3_rules=False, transitional=False) == char.lower()
