@@ -23,13 +23,24 @@ from typing import Any, NoReturn
 import click
 from click.core import ParameterSource
 
-from reachcheck import __version__, options, viaopts
+from reachcheck import __version__, config_file, options, viaopts
+from reachcheck.cli_i18n import install_click_translations
+from reachcheck.cli_support import (
+    StdoutClosed,
+    add_global_options,
+    config_path_given,
+    from_config,
+    note_unreadable_system_resolver,
+    pipe_guard,
+    prepare,
+)
 from reachcheck.config import DEFAULT_DOH, DEFAULT_INJECTION_PROBE, DEFAULT_RESOLVERS, Config
 from reachcheck.diff_cli import diff
 from reachcheck.execute import Summary, console, run_check
 from reachcheck.history.cli import history
 from reachcheck.history.refs import RefError, RunLoader
 from reachcheck.history.store import StoreError
+from reachcheck.i18n import _
 from reachcheck.model import BLOCKED_VERDICTS, VERDICTS, SiteResult, Target
 from reachcheck.output import (
     JsonlWriter,
@@ -40,6 +51,7 @@ from reachcheck.output import (
     render_table,
 )
 from reachcheck.output.formats import FORMATS, write_format
+from reachcheck.output.table import LONG_RUN
 from reachcheck.output.tablerows import TableRows
 from reachcheck.output.timeline import RunInput
 from reachcheck.runinfo import LabelError, parse_label
@@ -48,6 +60,9 @@ from reachcheck.terminal import sanitize
 
 EXIT_OK, EXIT_BLOCKED, EXIT_USAGE, EXIT_INCONCLUSIVE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 EXIT_INTERNAL = 70  # a bug (EX_SOFTWARE); set REACHCHECK_DEBUG=1 for the traceback
+# stdout closed by its reader (`| head`): 128 + SIGPIPE, what a shell reports for a program the
+# signal ended (`yes | head`). Not 0: the run stopped early, so "nothing blocked" is unknown.
+EXIT_PIPE = 141
 MAX_BAD_LINES_SHOWN = 10
 REPORT_TABLE_ROWS = 2_000  # rows `report` keeps for its table; the counts cover every site
 
@@ -57,7 +72,9 @@ Exit codes:
   1    at least one site blocked
   2    usage or input error (nothing was written)
   3    nothing blocked, but some results inconclusive
-  130  interrupted (partial results written, marked "interrupted": true)"""
+  70   internal error (a bug; REACHCHECK_DEBUG=1 shows the traceback)
+  130  interrupted (partial results written, marked "interrupted": true)
+  141  stdout closed early (e.g. '| head'): the run stopped quietly"""
 
 
 def exit_code(summary: Summary) -> int:
@@ -82,44 +99,77 @@ def _one_line(text: str) -> str:
 
 
 def _error(message: str) -> None:
-    click.echo(f"reachcheck: error: {sanitize(_one_line(message))}", err=True)
+    click.echo(_("reachcheck: error: {message}").format(
+        message=sanitize(_one_line(message))), err=True)
 
 
 class ReachcheckGroup(click.Group):
     """A group whose errors are one line each, never a traceback or a usage dump."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        return pipe_guard(lambda: super(ReachcheckGroup, self).make_context(  # type: ignore[no-any-return]
+            info_name, args, parent, **extra))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return pipe_guard(lambda: super(ReachcheckGroup, self).invoke(ctx))
+
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
+        args = list(sys.argv[1:] if args is None else args)
         try:
+            extra["default_map"] = prepare(self, args)
+            extra.setdefault("auto_envvar_prefix", "REACHCHECK")
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else EXIT_OK
         except click.exceptions.NoArgsIsHelpError as exc:
             click.echo(exc.format_message())
             code = EXIT_USAGE
+        except click.BadParameter as exc:
+            if from_config(exc, args):
+                path = config_file.load(config_path_given(args), os.environ).path
+                key = exc.param.opts[0].lstrip("-") if exc.param and exc.param.opts else "?"
+                _error(f"{path}: key '{key}': {exc.message}")
+            else:
+                hint = (_(" (see '{command} --help')").format(command=exc.ctx.command_path)
+                        if exc.ctx else "")
+                _error(exc.format_message() + hint)
+            code = EXIT_USAGE
         except click.UsageError as exc:
-            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
+            hint = (_(" (see '{command} --help')").format(command=exc.ctx.command_path)
+                    if exc.ctx else "")
             _error(exc.format_message() + hint)
             code = EXIT_USAGE
         except click.ClickException as exc:
             _error(exc.format_message())
             code = exc.exit_code
         except click.Abort:
-            click.echo("reachcheck: interrupted", err=True)
+            click.echo(_("reachcheck: interrupted"), err=True)
             code = EXIT_INTERRUPTED
+        except StdoutClosed:  # `reachcheck ... | head`: the reader left; say nothing
+            _silence_stdout()
+            code = EXIT_PIPE
         except OSError as exc:
-            if exc.errno == errno.EPIPE:  # `reachcheck ... | head`: the reader left; say nothing
+            if exc.errno == errno.EPIPE:
                 _silence_stdout()
-                code = EXIT_OK
+                code = EXIT_PIPE
             else:
                 _error(str(exc))
                 code = EXIT_USAGE
         except Exception as exc:  # a bug: one line unless asked for the traceback
             if os.environ.get("REACHCHECK_DEBUG"):
                 raise
-            _error(f"internal error: {type(exc).__name__}: {exc} "
-                   "(please report it; REACHCHECK_DEBUG=1 shows the traceback)")
+            _error(_("internal error: {error} (please report it; REACHCHECK_DEBUG=1 shows "
+                     "the traceback)").format(error=f"{type(exc).__name__}: {exc}"))
             code = EXIT_INTERNAL
+        try:  # data still buffered for a reader that left would fail at exit: say nothing
+            sys.stdout.flush()
+        except OSError:
+            _silence_stdout()
+            code = EXIT_PIPE if code in (EXIT_OK, EXIT_BLOCKED, EXIT_INCONCLUSIVE) else code
+        except ValueError:
+            pass  # stdout already closed
         if not standalone_mode:
             return code
         sys.exit(code)
@@ -197,6 +247,10 @@ json_option = click.option(
     "--json", "json_path", metavar="FILE|-",
     help="Write one JSON document (schema reachcheck/1) to FILE, or to stdout with '-'. The "
          "file is replaced only when the run ends. [default: none]")
+table_option = click.option(
+    "--table", "table_mode", type=click.Choice(["auto", "full"]), default="auto",
+    help=f"'full' lists every site in the table; 'auto' lists every site up to {LONG_RUN}, "
+         "and only the sites that are not accessible in longer runs. [default: auto]")
 jsonl_option = click.option(
     "--jsonl", "jsonl_path", metavar="FILE|-",
     help="Write one JSON result per line as each site finishes, to FILE or stdout ('-'). "
@@ -280,6 +334,7 @@ def cli() -> None:
                    "[default: keep it]")
 @json_option
 @jsonl_option
+@table_option
 @color_option
 @quiet_option
 def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
@@ -291,8 +346,8 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           control: str | None, control_token_file: str | None,
           via: str | None, fake_ip_pools: tuple[str, ...] | None,
           public_ranges: tuple[str, ...], label: str | None, no_history: bool,
-          json_path: str | None, jsonl_path: str | None, color: bool | None,
-          quiet: bool) -> int:
+          json_path: str | None, jsonl_path: str | None, table_mode: str,
+          color: bool | None, quiet: bool) -> int:
     """Check TARGETs (domains or URLs; a bare domain means https://DOMAIN/)."""
     ctx = click.get_current_context()
     # None means both "not given" and "none": ask click which one it was.
@@ -329,9 +384,12 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
     viaopts.check_via(config)  # an unusable proxy: one line, exit 2, before any output
     if config.ignored_proxy_env and not quiet:
         viaopts.note_proxy_env(config.ignored_proxy_env, config.via)
+    if config.system_resolver and config.system_nameservers is None and not quiet:
+        note_unreadable_system_resolver()
     show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     summary = run_check(target_iter, total, config, json_path, jsonl_path, show_table,
-                        color, quiet, label=label, history=not no_history)
+                        color, quiet, label=label, history=not no_history,
+                        full_table=table_mode == "full")
     return exit_code(summary)
 
 
@@ -380,7 +438,8 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
         try:
             target = parse_target(text)
         except TargetError as exc:
-            raise InputError(f"invalid target {text!r}: {exc}") from None
+            raise InputError(_("invalid target {target}: {reason}").format(
+                target=repr(text), reason=exc)) from None
         arg_targets.setdefault(target.url, target)
     if sites_path is None and args:
         return list(arg_targets.values()), len(arg_targets)
@@ -400,14 +459,15 @@ def _collect_targets(args: Sequence[str], sites_path: str | None, strict: bool,
     except TargetError as exc:
         raise InputError(str(exc)) from None
     except OSError as exc:
-        raise InputError(f"cannot read sites file: {exc}") from None
+        raise InputError(_("cannot read sites file: {error}").format(error=exc)) from None
     if not quiet:
         _report_bad_lines(sites.bad, sites.duplicate_count, sites.bad_count)
     total += len(arg_targets)
     if total == 0:
-        raise InputError(f"no valid targets in {path}")
+        raise InputError(_("no valid targets in {path}").format(path=path))
     if not quiet and sites_path is None:
-        click.echo(f"reachcheck: checking {total} sites from {sanitize(path)}", err=True)
+        click.echo(_("reachcheck: checking {total} sites from {path}").format(
+            total=total, path=sanitize(path)), err=True)
 
     def lazy() -> Iterator[Target]:
         yield from arg_targets.values()
@@ -420,10 +480,10 @@ def _report_bad_lines(bad: Sequence[BadLine], duplicates: int,
                       bad_count: int | None = None) -> None:
     bad_count = len(bad) if bad_count is None else bad_count
     for line in bad[:MAX_BAD_LINES_SHOWN]:
-        click.echo(f"reachcheck: skipped {sanitize(str(line))}", err=True)
+        click.echo(_("reachcheck: skipped {line}").format(line=sanitize(str(line))), err=True)
     if bad_count > MAX_BAD_LINES_SHOWN:
-        click.echo(f"reachcheck: ... and {bad_count - MAX_BAD_LINES_SHOWN} more bad lines "
-                   "(--strict makes them fatal)", err=True)
+        click.echo(_("reachcheck: ... and {n} more bad lines (--strict makes them fatal)"
+                     ).format(n=bad_count - MAX_BAD_LINES_SHOWN), err=True)
     if duplicates:
         click.echo(f"reachcheck: note: dropped {duplicates} duplicate line"
                    f"{'s' if duplicates != 1 else ''}", err=True)
@@ -447,11 +507,12 @@ def _report_bad_lines(bad: Sequence[BadLine], duplicates: int,
 @public_range_option
 @json_option
 @jsonl_option
+@table_option
 @color_option
 @quiet_option
 def report(files: tuple[str, ...], fmt: str, output: str | None, rejudge: bool,
            public_ranges: tuple[str, ...], json_path: str | None, jsonl_path: str | None,
-           color: bool | None, quiet: bool) -> int:
+           table_mode: str, color: bool | None, quiet: bool) -> int:
     """Show saved runs (JSON or JSONL files, or history ids: see 'reachcheck history list')
     as a table or another --format, optionally re-judged or re-exported.
 
@@ -464,7 +525,8 @@ def report(files: tuple[str, ...], fmt: str, output: str | None, rejudge: bool,
     if fmt == "table" and not output:
         show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
         counts, interrupted = _report_streamed(files, rejudge, public_ranges, json_path,
-                                               jsonl_path, color, show_table)
+                                               jsonl_path, color, show_table,
+                                               full_table=table_mode == "full")
     else:
         counts, interrupted = _report_format(files, fmt, output, rejudge, public_ranges,
                                              json_path, jsonl_path, color)
@@ -475,7 +537,7 @@ def report(files: tuple[str, ...], fmt: str, output: str | None, rejudge: bool,
 
 def _report_streamed(files: tuple[str, ...], rejudge: bool, public_ranges: tuple[str, ...],
                      json_path: str | None, jsonl_path: str | None, color: bool | None,
-                     show_table: bool) -> tuple[dict[str, int], bool]:
+                     show_table: bool, full_table: bool = False) -> tuple[dict[str, int], bool]:
     """The table (and --json/--jsonl re-exports), one result at a time: memory stays flat."""
     rows = TableRows(REPORT_TABLE_ROWS if show_table else 0)
     counts: Counter[str] = Counter()
@@ -515,7 +577,7 @@ def _report_streamed(files: tuple[str, ...], rejudge: bool, public_ranges: tuple
             raise InputError(f"cannot write output: {exc}") from None
         raise
     if show_table:
-        render_table(rows.rows, console(color), ordered)
+        render_table(rows.rows, console(color), ordered, full=full_table)
         if rows.dropped:
             click.echo(f"reachcheck: note: the table shows the first {len(rows.rows)} of "
                        f"{len(rows.rows) + rows.dropped} sites; the counts cover all", err=True)
@@ -654,6 +716,10 @@ def _add_control() -> None:
 _add_control()
 cli.add_command(diff)  # reachcheck/diff_cli.py
 cli.add_command(history)  # reachcheck/history/cli.py
+
+
+add_global_options(cli)
+install_click_translations()
 
 
 def main() -> NoReturn:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
 from collections import Counter
@@ -21,6 +22,7 @@ from rich.console import Console
 
 from reachcheck.config import Config
 from reachcheck.history.recorder import HistoryRecorder
+from reachcheck.i18n import _
 from reachcheck.model import VERDICTS, SiteResult, Target
 from reachcheck.output import JsonlWriter, JsonWriter, render_table, settings_dict
 from reachcheck.output.table import Row, summary_line
@@ -151,7 +153,8 @@ def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | N
 
 def run_check(targets: Iterable[Target], total: int, config: Config, json_path: str | None,
               jsonl_path: str | None, show_table: bool, color: bool | None,
-              quiet: bool, *, label: str | None = None, history: bool = False) -> Summary:
+              quiet: bool, *, label: str | None = None, history: bool = False,
+              full_table: bool = False) -> Summary:
     """Run the check, streaming results to the outputs; print the table and notes at the end.
 
     Every result is stamped with the run's id, its time and vantage (`label`); with `history`
@@ -208,19 +211,19 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
     except OSError as exc:
         raise OSError(f"cannot write output: {exc}") from None
     if show_table:
-        render_table(sink.results, console(color), counts)
+        render_table(sink.results, console(color), counts, full=full_table)
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(counts))
     if sink.local_proxy and not quiet:
-        click.echo(f"reachcheck: warning: the path is not direct for {sink.local_proxy_sites} "
-                   f"site(s): a local proxy or VPN answers for this network "
-                   f"({sink.local_proxy}). No blocking is claimed; to measure this network, "
-                   "turn the proxy/VPN off, or pass it as --via URL.", err=True)
+        click.echo(_("reachcheck: warning: the path is not direct for {n} site(s): a local proxy "
+                     "or VPN answers for this network ({why}). No blocking is claimed; to measure "
+                     "this network, turn the proxy/VPN off, or pass it as --via URL.").format(
+                         n=sink.local_proxy_sites, why=sink.local_proxy), err=True)
     if summary.network_down and not quiet:
-        click.echo("reachcheck: the local network looks down (nothing answered, not even the "
-                   "control); results are inconclusive", err=True)
+        click.echo(_("reachcheck: the local network looks down (nothing answered, not even the "
+                     "control); results are inconclusive"), err=True)
     if summary.interrupted and not quiet:
-        click.echo("reachcheck: interrupted; partial results written", err=True)
+        click.echo(_("reachcheck: interrupted; partial results written"), err=True)
     return summary
 
 
@@ -233,8 +236,17 @@ def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
     return {v: counts[v] for v in VERDICTS if counts.get(v)}
 
 
+class _StdoutConsole(Console):
+    """rich's console, but a closed stdout raises BrokenPipeError (the CLI exits quietly with
+    its documented code) instead of rich's own SystemExit(1)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError(errno.EPIPE, "stdout closed by its reader")
+
+
 def console(color: bool | None) -> Console:
     """The stdout console: --color forces ANSI colour, --no-color removes it."""
     if color is None:
-        return Console(highlight=False)
-    return Console(highlight=False, force_terminal=color or None, no_color=not color)
+        return _StdoutConsole(highlight=False)
+    return _StdoutConsole(highlight=False, force_terminal=color or None, no_color=not color)

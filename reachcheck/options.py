@@ -14,6 +14,7 @@ import urllib.parse
 
 import click
 
+from reachcheck import i18n
 from reachcheck.config import ALL_STAGES, DohServer
 from reachcheck.targets import TargetError, check_hostname
 
@@ -32,12 +33,14 @@ def _ip(text: str, what: str = "an IP address") -> str:
     try:
         return ipaddress.ip_address(text).compressed
     except ValueError:
-        raise click.BadParameter(f"{_shown(text)} is not {what}") from None
+        raise click.BadParameter(i18n._("{value} is not {what}").format(
+            value=_shown(text), what=i18n._(what))) from None
 
 
 def _port(text: str, whole: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) <= 65535:
-        raise click.BadParameter(f"bad port in {_shown(whole)} (use 1-65535)")
+        raise click.BadParameter(i18n._("bad port in {value} (use 1-65535)").format(
+            value=_shown(whole)))
     return int(text)
 
 
@@ -48,7 +51,8 @@ def parse_resolver(text: str, default_port: int = 53) -> tuple[str, int]:
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise click.BadParameter(f"{_shown(text)} is not IP[:PORT] or [IPv6]:PORT")
+            raise click.BadParameter(i18n._("{value} is not IP[:PORT] or [IPv6]:PORT").format(
+                value=_shown(text)))
         ip = _ip(host, "an IPv6 address")
         if ":" not in ip:
             raise click.BadParameter(f"{_shown(text)}: brackets are for IPv6 addresses")
@@ -87,7 +91,8 @@ def parse_doh(text: str) -> DohServer | None:
     except ValueError as exc:
         raise click.BadParameter(f"{_shown(url)} is not a valid URL: {exc}") from None
     if parts.scheme.lower() != "https":
-        raise click.BadParameter(f"{_shown(url)}: DNS-over-HTTPS needs an https:// URL")
+        raise click.BadParameter(i18n._("{value}: DNS-over-HTTPS needs an https:// URL").format(
+            value=_shown(url)))
     if not host:
         raise click.BadParameter(f"{_shown(url)} has no host")
     bootstrap: tuple[str, ...] = ()
@@ -118,7 +123,8 @@ def _number(text: str | float) -> float:
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise click.BadParameter(f"{_shown(str(text))} is not a number") from None
+        raise click.BadParameter(i18n._("{value} is not a number").format(value=_shown(str(text)))
+                                 ) from None
     if not math.isfinite(value):
         raise click.BadParameter(f"{_shown(str(text))} is not a finite number")
     return value
@@ -128,7 +134,8 @@ def parse_timeout(text: str | float) -> float:
     """Seconds per stage: > 0 and <= 300."""
     value = _number(text)
     if not 0 < value <= MAX_TIMEOUT:
-        raise click.BadParameter(f"must be > 0 and <= {MAX_TIMEOUT:g} seconds (got {value:g})")
+        raise click.BadParameter(i18n._("must be > 0 and <= {most} seconds (got {value})").format(
+            most=f"{MAX_TIMEOUT:g}", value=f"{value:g}"))
     return value
 
 
@@ -136,7 +143,8 @@ def parse_hold_on(text: str | float) -> float:
     """Seconds to keep listening after the first UDP answer: >= 0 and <= 300."""
     value = _number(text)
     if not 0 <= value <= MAX_TIMEOUT:
-        raise click.BadParameter(f"must be >= 0 and <= {MAX_TIMEOUT:g} seconds (got {value:g})")
+        raise click.BadParameter(i18n._("must be >= 0 and <= {most} seconds (got {value})").format(
+            most=f"{MAX_TIMEOUT:g}", value=f"{value:g}"))
     return value
 
 
@@ -145,9 +153,11 @@ def parse_concurrency(text: str | int) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise click.BadParameter(f"{_shown(str(text))} is not a whole number") from None
+        raise click.BadParameter(i18n._("{value} is not a whole number").format(
+            value=_shown(str(text)))) from None
     if not 1 <= value <= MAX_CONCURRENCY:
-        raise click.BadParameter(f"must be between 1 and {MAX_CONCURRENCY} (got {value})")
+        raise click.BadParameter(i18n._("must be between 1 and {most} (got {value})").format(
+            most=MAX_CONCURRENCY, value=value))
     return value
 
 
@@ -155,7 +165,8 @@ def parse_rate(text: str | float) -> float:
     """Queries per second per resolver: > 0."""
     value = _number(text)
     if value <= 0:
-        raise click.BadParameter(f"must be > 0 queries per second (got {value:g})")
+        raise click.BadParameter(i18n._("must be > 0 queries per second (got {value})").format(
+            value=f"{value:g}"))
     return value
 
 
@@ -163,7 +174,7 @@ def parse_stages(text: str) -> frozenset[str]:
     """`--only dns,tls` -> frozenset of stage names (dns, tcp, tls, http)."""
     names = [n.strip().lower() for n in text.split(",")]
     if not any(names):
-        raise click.BadParameter("give at least one of dns, tcp, tls, http")
+        raise click.BadParameter(i18n._("give at least one of dns, tcp, tls, http"))
     unknown = sorted({n for n in names if n not in ALL_STAGES})
     if unknown:
         raise click.BadParameter(
@@ -174,11 +185,12 @@ def parse_stages(text: str) -> frozenset[str]:
 def parse_ca_bundle(path: str) -> str:
     """A PEM file of CA certificates that exists and loads; returns its absolute path."""
     if not os.path.isfile(path):
-        raise click.BadParameter(f"{_shown(path)}: no such file")
+        raise click.BadParameter(i18n._("{value}: no such file").format(value=_shown(path)))
     try:
         ssl.create_default_context(cafile=path)
     except ssl.SSLError:
-        raise click.BadParameter(f"{_shown(path)} holds no PEM certificates") from None
+        raise click.BadParameter(i18n._("{value} holds no PEM certificates").format(
+            value=_shown(path))) from None
     except (OSError, ValueError) as exc:
         raise click.BadParameter(f"{_shown(path)}: {exc}") from None
     return os.path.abspath(path)
@@ -200,7 +212,8 @@ def parse_control_url(text: str) -> str:
     except ValueError as exc:
         raise click.BadParameter(f"{_shown(text)} is not a valid URL: {exc}") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise click.BadParameter(f"{_shown(text)} is not an http(s):// URL")
+        raise click.BadParameter(i18n._("{value} is not an http(s):// URL").format(
+            value=_shown(text)))
     return text.strip()
 
 
@@ -212,5 +225,5 @@ def read_token_file(path: str) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise click.BadParameter(f"cannot read {_shown(path)}: {exc}") from None
     if not token:
-        raise click.BadParameter(f"{_shown(path)} is empty")
+        raise click.BadParameter(i18n._("{value} is empty").format(value=_shown(path)))
     return token

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from reachcheck.model import Target
+from reachcheck.typed_input import HostNameError, idna_host, normalise_url_syntax
 
 # Longest line read as a target. Browsers cap URLs near 2-64 KiB; test lists stay far below.
 MAX_LINE_BYTES = 8192
@@ -58,11 +59,12 @@ _PLAIN_NAME = re.compile(
 def parse_target(text: str) -> Target:
     """Parse a bare domain, a host:port or an http(s) URL into a Target.
 
-    A bare domain means https://DOMAIN/. Names are IDNA-encoded and lower-cased; IP literals are
-    allowed and flagged `is_ip`.
+    A bare domain means https://DOMAIN/. Names are IDNA-encoded (UTS 46) and lower-cased; IP
+    literals are allowed and flagged `is_ip`. Full-width punctuation typed with an IME
+    (`https：／／`) is read as ASCII in the scheme and host.
     """
     given = text
-    text = text.strip()
+    text = normalise_url_syntax(text.strip()).strip()
     if not text:
         raise TargetError("empty target")
     if _PLAIN_NAME.fullmatch(text) and len(text) <= 253:
@@ -102,18 +104,10 @@ def parse_target(text: str) -> Target:
 
 
 def _idna(host: str) -> str:
-    host = host.rstrip(".").lower()
     try:
-        encoded = host.encode("idna").decode("ascii")
-    except (UnicodeError, ValueError) as exc:
-        raise TargetError(f"invalid host name {_preview(host)!r}: {exc}") from None
-    labels = encoded.split(".")
-    if len(encoded) > 253 or any(not 0 < len(label) <= 63 for label in labels):
-        raise TargetError(f"invalid host name {_preview(host)!r}")
-    for label in labels:
-        if not all(c.isalnum() or c in "-_" for c in label) or label.startswith("-"):
-            raise TargetError(f"invalid host name {_preview(host)!r}")
-    return encoded
+        return idna_host(host)
+    except HostNameError as exc:
+        raise TargetError(str(exc)) from None
 
 
 def check_hostname(name: str) -> str:

@@ -1,7 +1,10 @@
-"""Suite-wide fixtures: no test writes to the real user's data directory.
+"""Suite-wide fixtures: no test reads or writes the real user's files, and tests see English.
 
 `reachcheck check` keeps each run in the history store under $XDG_DATA_HOME; every test (and
 every session-scoped fixture, such as the lab's runs) sees its own temporary directory there.
+reachcheck reads `$XDG_CONFIG_HOME/reachcheck/config.toml` and takes its language from the
+locale; a developer's own config file or `LANG=zh_CN.UTF-8` must not change what tests see.
+Child processes inherit the same environment.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from reachcheck import i18n
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -27,3 +32,15 @@ def data_home(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("xdg-data")
     monkeypatch.setenv("XDG_DATA_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_settings(tmp_path_factory: pytest.TempPathFactory,
+                            monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    config_home = tmp_path_factory.mktemp("xdg-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config_home))
+    for name in ("LC_ALL", "LC_MESSAGES", "LANGUAGE", "REACHCHECK_LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    yield config_home
+    i18n.set_language(i18n.ENGLISH)

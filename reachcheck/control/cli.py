@@ -11,6 +11,12 @@ import click
 from reachcheck.control.connections import PER_CLIENT, TOTAL
 from reachcheck.control.policy import parse_ip
 
+
+class MissingExtra(click.ClickException):
+    """An optional extra that this command needs is not installed: a usage error (exit 2)."""
+
+    exit_code = 2
+
 MIN_TOKEN_LENGTH = 16
 MAX_TOKEN_FILE = 64 * 1024  # bytes; a few rotated tokens and comments fit many times over
 
@@ -180,7 +186,7 @@ def serve(
         from reachcheck.control.measure import MeasureSettings
         from reachcheck.control.server import ServerSettings, create_app, uvicorn_config
     except ImportError as exc:
-        raise click.ClickException(
+        raise MissingExtra(
             f"the control server needs the 'control' extra ({exc.name} is missing): "
             "pip install 'reachcheck[control]'"
         ) from None

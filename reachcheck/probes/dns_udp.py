@@ -271,12 +271,14 @@ class Exchange:
             self.finish()
 
     def finish(self, error: str | None = None) -> None:
+        # The timer goes first: when the awaiting task is cancelled, `done` is cancelled with
+        # it, and a timer left armed would later send on the closed socket.
+        if self._timer is not None:
+            self._timer.cancel()
         if self.done.done():
             return
         self.error = error
         self.t_end = self.loop.time()
-        if self._timer is not None:
-            self._timer.cancel()
         self.done.set_result(None)
         if self.on_finish is not None:
             self.on_finish()

@@ -19,6 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from reachcheck.i18n import _
 from reachcheck.terminal import sanitize
 
 # Shown in this order; verdicts with a zero count are left out to keep the line short.
@@ -57,7 +58,7 @@ class ProgressDisplay:
         if self.enabled:
             self._progress = Progress(
                 SpinnerColumn(),
-                TextColumn("checking"),
+                TextColumn(_("checking")),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[rate]}"),

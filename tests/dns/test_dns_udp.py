@@ -238,6 +238,24 @@ async def test_cancellation_closes_cleanly(server: FakeDnsServer) -> None:
         await task
 
 
+async def test_cancellation_leaves_no_timer_behind(server: FakeDnsServer) -> None:
+    """A cancelled query's retransmit timer must not fire on the closed socket later (seen as
+    'Exception in callback Exchange._half_time()' tracebacks when a run stopped early)."""
+    loop = asyncio.get_running_loop()
+    problems: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: problems.append(context))
+    try:
+        task = asyncio.create_task(ask(server, "quiet.test", timeout=0.2))
+        await asyncio.sleep(0.02)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.3)  # past the half-time retransmit and the expiry
+    finally:
+        loop.set_exception_handler(None)
+    assert problems == []
+
+
 def test_error_names() -> None:
     assert udp_error_name(ConnectionRefusedError()) == "refused"
     assert udp_error_name(TimeoutError()) == "timeout"
