@@ -496,6 +496,15 @@ def _add_control() -> None:
 _add_control()
 
 
+def _add_import() -> None:
+    from reachcheck.ingest.cli import import_group  # imports this module's options
+
+    cli.add_command(import_group)
+
+
+_add_import()
+
+
 def main() -> NoReturn:
     """Console-script entry point."""
     cli.main(prog_name="reachcheck")

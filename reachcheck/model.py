@@ -266,6 +266,10 @@ class SiteResult:
     reachable_with_trusted_dns: bool | None = None
     # The mechanism in words a non-expert understands, for the table.
     summary: str = ""
+    # Where the observations came from when another tool measured them (`import ooni`):
+    # {"kind": "ooni", "measurement_uid", "report_id", "input", "probe_cc", "probe_asn",
+    #  "measured_at", "test_version", "ooni_blocking", "ooni_accessible"}; None for our own.
+    source: dict[str, Any] | None = None
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
