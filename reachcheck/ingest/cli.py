@@ -114,9 +114,9 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(summary.counts))
     if not quiet:
-        note = _read_note(summary)
+        note = _read_parts(summary)
         if note:
-            click.echo(f"reachcheck: note:{note.lstrip(' (').rstrip(')')}", err=True)
+            click.echo(f"reachcheck: note: {note}", err=True)
         if shown > MAX_MALFORMED_SHOWN:
             click.echo(f"reachcheck: ... and {shown - MAX_MALFORMED_SHOWN} more malformed "
                        "measurements (--strict makes them fatal)", err=True)
@@ -126,6 +126,11 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
 
 
 def _read_note(summary: object) -> str:
+    parts = _read_parts(summary)
+    return f" ({parts})" if parts else ""
+
+
+def _read_parts(summary: object) -> str:
     skipped = getattr(summary, "skipped_tests", {})
     malformed = getattr(summary, "malformed", 0)
     parts = []
@@ -134,4 +139,4 @@ def _read_note(summary: object) -> str:
         parts.append(f"skipped {sum(skipped.values())} measurements of other tests ({detail})")
     if malformed:
         parts.append(f"skipped {malformed} malformed")
-    return f" ({'; '.join(parts)})" if parts else ""
+    return "; ".join(parts)
