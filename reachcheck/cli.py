@@ -497,9 +497,9 @@ _add_control()
 
 
 def _add_import() -> None:
-    from reachcheck.ingest.cli import import_group  # imports this module's options
+    from reachcheck.ingest.cli import build_import_group  # built from this module's options
 
-    cli.add_command(import_group)
+    cli.add_command(build_import_group())
 
 
 _add_import()

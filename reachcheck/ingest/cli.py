@@ -12,17 +12,6 @@ import sys
 import click
 from rich.console import Console
 
-from reachcheck.cli import (
-    EXIT_CODES_HELP,
-    InputError,
-    _check_output_paths,
-    _isatty,
-    color_option,
-    exit_code,
-    json_option,
-    jsonl_option,
-    quiet_option,
-)
 from reachcheck.execute import console
 from reachcheck.ingest.ooni.reader import InputPathError, expand
 from reachcheck.ingest.ooni.run import MAX_TABLE_ROWS, StrictStop, discard, import_files
@@ -33,21 +22,32 @@ from reachcheck.runner.progress import ProgressDisplay
 MAX_MALFORMED_SHOWN = 10
 
 
-@click.group("import", short_help="Judge measurements made by others (OONI).")
-def import_group() -> None:
-    """Judge measurements that other tools made, with reachcheck's analysis."""
+def build_import_group() -> click.Group:
+    """The `import` command group. `reachcheck.cli` calls this once it is fully defined: the
+    options, exit codes and errors come from it, and it imports this module (so this module
+    may not import it at load time)."""
+    from reachcheck import cli as rc
+
+    @click.group("import", short_help="Judge measurements made by others (OONI).")
+    def import_group() -> None:
+        """Judge measurements that other tools made, with reachcheck's analysis."""
+
+    command = import_group.command(
+        "ooni", epilog=rc.EXIT_CODES_HELP, short_help="Judge OONI Web Connectivity measurements.")
+    options = [
+        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
+        click.option("--strict", is_flag=True,
+                     help="Stop with exit code 2 at the first malformed measurement (no output "
+                          "is left behind). [default: report it with file:line and skip it]"),
+        rc.json_option, rc.jsonl_option, rc.color_option, rc.quiet_option,
+    ]
+    function = ooni
+    for option in reversed(options):
+        function = option(function)
+    command(function)
+    return import_group
 
 
-@import_group.command("ooni", epilog=EXIT_CODES_HELP,
-                      short_help="Judge OONI Web Connectivity measurements.")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--strict", is_flag=True,
-              help="Stop with exit code 2 at the first malformed measurement (no output is "
-                   "left behind). [default: report it with file:line and skip it]")
-@json_option
-@jsonl_option
-@color_option
-@quiet_option
 def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path: str | None,
          color: bool | None, quiet: bool) -> int:
     """Judge OONI Web Connectivity measurements (v0.4 and v0.5) with reachcheck's analysis.
@@ -56,6 +56,8 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     them, either gzipped, a directory of such files, or '-' for standard input. Other OONI
     tests are counted and skipped. OONI's verdict and ours are printed side by side.
     """
+    from reachcheck.cli import InputError, _check_output_paths, _isatty, exit_code
+
     try:
         files = expand(paths)
     except InputPathError as exc:

@@ -12,6 +12,7 @@ does when a live run skips a stage. The mapping table is in docs/ooni-mapping.md
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -88,6 +89,10 @@ def _sole_system_address(queries: tuple[DnsQuery, ...]) -> str | None:
     return next(iter(addrs)) if len(addrs) == 1 else None
 
 
+# The same URLs are measured by many probes: parse each once (Target is immutable).
+_target = functools.lru_cache(maxsize=16384)(parse_target)
+
+
 def map_measurement(value: Any) -> Mapped:
     """Map one published measurement (see the module docstring)."""
     m, uid = unwrap(value)
@@ -101,7 +106,7 @@ def map_measurement(value: Any) -> Mapped:
     if not text:
         raise Malformed("no input URL")
     try:
-        target = parse_target(text)
+        target = _target(text)
     except TargetError as exc:
         raise Malformed(f"input {text[:80]!r}: {exc}") from None
     target_given = text

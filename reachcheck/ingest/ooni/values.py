@@ -8,6 +8,7 @@ by the mapper with `Malformed`.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any
 
@@ -53,6 +54,13 @@ def ip_literal(text: Any) -> str | None:
     """The compressed form of an IP address string, or None."""
     if not isinstance(text, str):
         return None
+    return _ip_literal(text)
+
+
+# Addresses repeat across measurements (CDNs, resolvers, the same sites); parsing them was
+# the mapper's largest cost.
+@functools.lru_cache(maxsize=65536)
+def _ip_literal(text: str) -> str | None:
     try:
         return ipaddress.ip_address(text.strip("[]")).compressed
     except ValueError:
