@@ -112,6 +112,7 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
         if summary.judged > len(summary.rows):
             out.print(f"(the table shows the first {MAX_TABLE_ROWS} of {summary.judged} "
                       "results; --json/--jsonl hold them all)")
+        out.print(summary.agreement.headline())
         out.print(summary.agreement.table())
     elif not quiet:
         Console(stderr=True, highlight=False).print(summary_line(summary.counts))

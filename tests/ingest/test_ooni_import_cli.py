@@ -80,7 +80,7 @@ def test_jsonl_gz_and_other_tests_counted(tmp_path: Path) -> None:
     assert [r["verdict"] for r in doc["results"]] == ["accessible", "dns_blocked"]
     assert doc["ingest"]["skipped_tests"] == {"torsf": 1}
     assert "skipped 1 measurements of other tests (torsf: 1)" in res.output
-    assert "Agreement" in res.output  # the matrix follows the table
+    assert "OONI (rows) x reachcheck (columns): 2 of 2 agree" in res.output  # the matrix
 
 
 def test_directory_and_stdin(tmp_path: Path) -> None:
@@ -95,6 +95,10 @@ def test_directory_and_stdin(tmp_path: Path) -> None:
     res = run("-", "--jsonl", "-", "-q", stdin=(one_line(BLOCKED) + "\n").encode())
     assert res.exit_code == 1
     assert json.loads(res.output)["verdict"] == "dns_blocked"
+    packed = gzip.compress(jsonl(tmp_path, PRETTY, BLOCKED).read_bytes())
+    res = run("-", "--jsonl", "-", "-q", stdin=packed)
+    assert [json.loads(line)["verdict"] for line in res.output.splitlines()] == [
+        "accessible", "dns_blocked"]
 
 
 def test_malformed_reported_with_file_and_line(tmp_path: Path) -> None:

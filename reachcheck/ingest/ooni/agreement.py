@@ -12,11 +12,25 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from reachcheck.model import VERDICTS
 
 OONI_ROWS = ("ok", "down", "dns", "tcp_ip", "http-failure", "http-diff", "undetermined")
+# Our verdicts that say the same as each OONI verdict ("http-failure" covers OONI's TLS
+# failures too; "undetermined" agrees with nothing, not even our "inconclusive").
+SAME: dict[str, frozenset[str]] = {
+    "ok": frozenset({"accessible"}),
+    "down": frozenset({"site_down"}),
+    "dns": frozenset({"dns_blocked"}),
+    "tcp_ip": frozenset({"tcp_blocked"}),
+    "http-failure": frozenset({"tls_blocked", "http_blocked"}),
+    "http-diff": frozenset({"http_blocked"}),
+}
+
+# Two-line column headers ("dns_blocked" -> "dns" over "blocked"): the matrix fits 80 columns.
+_HEADERS = {"accessible": "acces-\nsible", "inconclusive": "incon-\nclusive"}
 
 
 def ooni_verdict(blocking: Any, accessible: Any) -> str:
@@ -50,14 +64,24 @@ class Agreement:
                 out[row] = cells
         return out
 
+    def agreeing(self) -> int:
+        """How many results got the same verdict from OONI and from us."""
+        return sum(n for (row, v), n in self.cells.items() if v in SAME.get(row, ()))
+
+    def headline(self) -> str:
+        """One line above the matrix: what it is and how often the two agree."""
+        total = sum(self.cells.values())
+        return f"OONI (rows) x reachcheck (columns): {self.agreeing()} of {total} agree"
+
     def table(self) -> Table:
         """The matrix as a rich Table (only the columns that occur)."""
         columns = [v for v in VERDICTS if any(self.cells[r, v] for r in OONI_ROWS)]
-        table = Table(title="Agreement: OONI's verdict (rows) x reachcheck's (columns)",
-                      header_style="bold", title_justify="left")
-        table.add_column("OONI")
+        table = Table(header_style="bold", box=box.SIMPLE_HEAD, padding=(0, 1, 0, 0),
+                      pad_edge=False)
+        table.add_column("OONI", no_wrap=True)
         for v in columns:
-            table.add_column(v, justify="right")
+            table.add_column(_HEADERS.get(v, v.replace("_", "\n")), justify="right",
+                             no_wrap=True)
         table.add_column("total", justify="right")
         for row in OONI_ROWS:
             counts = [self.cells[row, v] for v in columns]

@@ -77,19 +77,27 @@ def _walk(root: str) -> list[str]:
 def read_items(files: Iterable[str]) -> Iterator[Item]:
     """Every JSON value of every file, in order."""
     for path in files:
-        with _open(path) as stream:
-            yield from _items(DASH if path == DASH else path, stream)
+        if path == DASH:
+            # Standard input is read, not closed: it is not ours.
+            yield from _items(DASH, _decompressed(_peekable(sys.stdin.buffer)))
+            continue
+        with open(path, "rb") as raw:
+            stream = _decompressed(raw)
+            try:
+                yield from _items(path, stream)
+            finally:
+                stream.close()
 
 
-def _open(path: str) -> IO[bytes]:
-    raw: IO[bytes]
-    if path == DASH:
-        raw = io.BufferedReader(sys.stdin.buffer.raw) if hasattr(sys.stdin.buffer, "raw") \
-            else sys.stdin.buffer  # pragma: no cover - stdin without a raw stream
-    else:
-        raw = open(path, "rb")  # noqa: SIM115 (closed by the caller's with)
-    peek = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
-    if peek == _GZIP_MAGIC:
+def _peekable(stream: IO[bytes]) -> io.BufferedReader:
+    if isinstance(stream, io.BufferedReader):
+        return stream
+    return io.BufferedReader(stream)  # type: ignore[arg-type]  # any readable binary stream
+
+
+def _decompressed(raw: io.BufferedReader) -> IO[bytes]:
+    """`raw`, or a gunzipping reader over it when it starts with the gzip magic bytes."""
+    if raw.peek(2)[:2] == _GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
     return raw
 
