@@ -10,6 +10,7 @@ is touched. Data goes to stdout, everything else to stderr, so `--jsonl - | jq` 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import ipaddress
 import os
@@ -480,8 +481,10 @@ def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> 
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
         # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
-        out.append(judge(observations, public_ranges=public_ranges) if public_ranges
-                   else judge(observations))
+        judged = (judge(observations, public_ranges=public_ranges) if public_ranges
+                  else judge(observations))
+        # Imported observations keep their origin (and the other tool's verdict).
+        out.append(dataclasses.replace(judged, source=r.source) if r.source else judged)
     return out
 
 

@@ -7,7 +7,9 @@ table comes the agreement matrix (OONI's verdict x ours), which the JSON documen
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 import click
 from rich.console import Console
@@ -80,6 +82,8 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
         if not quiet and shown <= MAX_MALFORMED_SHOWN:
             click.echo(f"reachcheck: skipped {message}", err=True)
 
+    # SIGTERM stops like Ctrl-C: the results so far are written, exit code 130.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with ProgressDisplay(None, enabled=not quiet) as progress:
             summary = import_files(files, json_writer=json_writer, jsonl_writer=jsonl_writer,
@@ -94,6 +98,8 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     except BaseException:
         discard(json_writer, jsonl_writer)
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if summary.judged == 0 and not summary.interrupted:
         discard(json_writer, jsonl_writer)
         raise InputError(f"no Web Connectivity measurement in the input{_read_note(summary)}")
@@ -126,6 +132,10 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     if summary.interrupted:
         click.echo("reachcheck: interrupted; partial results written", err=True)
     return exit_code(summary)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _read_note(summary: object) -> str:

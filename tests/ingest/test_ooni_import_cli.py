@@ -144,3 +144,38 @@ def test_every_line_validates_against_the_schema(tmp_path: Path, name: str) -> N
     result_schema = {"$defs": SCHEMA["$defs"], "$ref": "#/$defs/result"}
     for line in results(out):
         jsonschema.validate(line, result_schema)
+
+
+def test_report_rejudge_keeps_the_source(tmp_path: Path) -> None:
+    saved, again = tmp_path / "r.json", tmp_path / "again.jsonl"
+    assert run(str(BLOCKED), "--json", str(saved), "-q").exit_code == 1
+    res = CliRunner().invoke(cli, ["report", str(saved), "--rejudge", "--jsonl", str(again),
+                                   "-q"])
+    assert res.exit_code == 1, res.output
+    (result,) = results(again)
+    assert result["verdict"] == "dns_blocked"
+    assert result["source"]["report_id"] == (
+        "20220815T190043Z_webconnectivity_IR_197207_n1_cCbffjGasS4tFgb2")
+
+
+def test_sigterm_keeps_the_results_so_far(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "r.jsonl"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "reachcheck.cli", "import", "ooni", "-", "--jsonl", str(out),
+         "-q"], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdin is not None
+    child.stdin.write((one_line(BLOCKED) + "\n").encode())
+    child.stdin.flush()  # stdin stays open: the import waits for more
+    deadline = time.monotonic() + 30
+    while not (out.exists() and out.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    _, err = child.communicate(timeout=30)
+    assert child.returncode == 130, err
+    assert b"interrupted; partial results written" in err
+    assert [r["verdict"] for r in results(out)] == ["dns_blocked"]
