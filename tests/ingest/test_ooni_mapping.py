@@ -121,7 +121,7 @@ def test_source_record() -> None:
 
 @pytest.mark.parametrize("bad", [[], "text", {"test_name": "web_connectivity", "input": "x"},
                                  {"test_name": "web_connectivity", "test_keys": {}},
-                                 {"raw_measurement": "{broken"}])
+                                 {"raw_measurement": "{broken"}, {"results": []}])
 def test_malformed(bad: Any) -> None:
     with pytest.raises(Malformed):
         map_measurement(bad)

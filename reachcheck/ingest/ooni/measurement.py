@@ -97,8 +97,10 @@ def map_measurement(value: Any) -> Mapped:
     """Map one published measurement (see the module docstring)."""
     m, uid = unwrap(value)
     test_name = m.get("test_name")
+    if not isinstance(test_name, str) or not test_name:
+        raise Malformed("not an OONI measurement (no test_name)")
     if test_name != WEB_CONNECTIVITY:
-        raise OtherTest(str(test_name) if test_name else "unknown")
+        raise OtherTest(test_name)
     tk = m.get("test_keys")
     if not isinstance(tk, dict):
         raise Malformed("test_keys is not an object")
