@@ -3,8 +3,8 @@
     python bench/ooni_import.py                    # 1,000,000 measurements (~15-25 min)
     python bench/ooni_import.py --count 50000      # a quick look
 
-The input is synthesised locally from the golden corpus (tests/data/ooni/corpus/, cases up to
---max-case-bytes each, cycled), every line with its own report_id, gzipped. The import runs in
+The input is synthesised locally from the golden corpus (located as tests/ingest/corpus.py
+says; cases up to --max-case-bytes each, cycled), every line with its own report_id, gzipped. The import runs in
 a child process (`--jsonl /dev/null -q`, as a batch job would) while this script samples its
 RSS once a second. Reported: measurements per second of wall time and per CPU second (the
 "one core" figure, robust on a shared machine), peak RSS, and RSS at the start, middle and end
@@ -26,12 +26,16 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT / "tests" / "data" / "ooni" / "corpus"
+sys.path.insert(0, str(ROOT))
+from tests.ingest.corpus import CORPUS  # noqa: E402  (where the corpus files live)
+
 PLACEHOLDER = "BENCH_REPORT_ID_PLACEHOLDER"
 
 
 def templates(max_bytes: int) -> list[str]:
     """One-line measurement documents with a report_id placeholder."""
+    if CORPUS is None:
+        raise SystemExit("OONI corpus files not found: see tests/ingest/corpus.py")
     out = []
     for path in sorted(CORPUS.glob("*.json")):
         if path.stat().st_size > max_bytes:

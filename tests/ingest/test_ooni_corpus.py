@@ -3,14 +3,14 @@ evidence before reachcheck judged them, judged by the current analysis.
 
 A case we get wrong is xfail(strict=True) with the reason, never relabelled: when the analysis
 learns the rule, the case starts passing and strict xfail makes the test suite say so. The
-count of these cases is in the README. Labels, sources and licences: tests/data/ooni/.
+count of these cases is in the README. Labels and sources: tests/data/ooni/corpus.json; where
+the measurement files live: tests/ingest/corpus.py.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,10 +18,9 @@ import pytest
 from reachcheck.ingest.ooni.reader import read_items
 from reachcheck.ingest.ooni.run import judge_mapped, map_item
 from reachcheck.model import VERDICTS, SiteResult
+from tests.ingest.corpus import CORPUS, MANIFEST, needs_corpus
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "ooni"
-MANIFEST: dict[str, Any] = json.loads((DATA / "corpus.json").read_text(encoding="utf-8"))
-CASES: list[dict[str, Any]] = MANIFEST["cases"]
+CASES: list[dict[str, Any]] = json.loads(MANIFEST.read_text(encoding="utf-8"))["cases"]
 REQUIRED = ("id", "file", "origin", "source", "licence", "label", "reason")
 
 _REDIRECT_TARGET = ("the failure happens on the redirect target's address; the control speaks "
@@ -68,7 +67,8 @@ XFAIL: dict[str, str] = {
 
 
 def judged(case: dict[str, Any]) -> SiteResult:
-    items = list(read_items([str(DATA / "corpus" / case["file"])]))
+    assert CORPUS is not None
+    items = list(read_items([str(CORPUS / case["file"])]))
     assert len(items) == 1, case["file"]
     return judge_mapped(map_item(items[0]))
 
@@ -79,6 +79,7 @@ def _param(case: dict[str, Any]) -> Any:
     return pytest.param(case, id=case["id"], marks=marks)
 
 
+@needs_corpus
 @pytest.mark.parametrize("case", [_param(c) for c in CASES])
 def test_case(case: dict[str, Any]) -> None:
     result = judged(case)
@@ -87,10 +88,9 @@ def test_case(case: dict[str, Any]) -> None:
         f"judged {result.verdict}: {result.reason}")
 
 
-def test_corpus_is_complete_and_sourced() -> None:
-    files = {p.name for p in (DATA / "corpus").iterdir()}
-    assert files == {c["file"] for c in CASES}, "every corpus file has one manifest entry"
+def test_manifest_is_complete_and_sourced() -> None:
     assert len(CASES) >= 40
+    assert len({c["id"] for c in CASES}) == len(CASES)
     assert sum(c["origin"] == "real probe" for c in CASES) >= 25
     for case in CASES:
         assert all(case.get(k) for k in REQUIRED), case["id"]
@@ -99,6 +99,13 @@ def test_corpus_is_complete_and_sourced() -> None:
     assert set(XFAIL) <= {c["id"] for c in CASES}, "an xfail names a case that is gone"
 
 
+@needs_corpus
+def test_every_file_has_one_manifest_entry() -> None:
+    assert CORPUS is not None
+    assert {p.name for p in CORPUS.iterdir()} == {c["file"] for c in CASES}
+
+
+@needs_corpus
 def test_confusion_table(capsys: pytest.CaptureFixture[str]) -> None:
     """Judge the whole corpus and print labels (rows) x our verdicts (columns)."""
     cells: Counter[tuple[str, str]] = Counter()
