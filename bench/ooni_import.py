@@ -6,9 +6,9 @@
 The input is synthesised locally from the golden corpus (located as tests/ingest/corpus.py
 says; cases up to --max-case-bytes each, cycled), every line with its own report_id, gzipped.
 The import runs in a child process (`--jsonl /dev/null -q`, as a batch job would) while this
-script samples its RSS once a second. Reported: measurements per second of wall time and per CPU second (the
-"one core" figure, robust on a shared machine), peak RSS, and RSS at the start, middle and end
-of the run (flat = streaming). No network is involved.
+script samples its RSS once a second. Reported: measurements per second of wall time and per
+CPU second (the "one core" figure, robust on a shared machine), peak RSS, and RSS at the
+start, middle and end of the run (flat = streaming). No network is involved.
 """
 
 from __future__ import annotations
