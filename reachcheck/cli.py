@@ -700,9 +700,10 @@ def _rejudge(results: Iterable[SiteResult], public_ranges: tuple[str, ...] = ()
         # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
         judged = (judge(observations, public_ranges=public_ranges) if public_ranges
                   else judge(observations))
-        # The run, time and vantage are facts of the measurement, not of the judgement.
+        # The run, time and vantage are facts of the measurement, not of the judgement;
+        # imported observations keep their origin (and the other tool's verdict).
         yield dataclasses.replace(judged, run_id=r.run_id, measured_at=r.measured_at,
-                                  vantage=r.vantage)
+                                  vantage=r.vantage, source=r.source)
 
 
 def _add_control() -> None:
@@ -720,6 +721,15 @@ cli.add_command(history)  # reachcheck/history/cli.py
 
 add_global_options(cli)
 install_click_translations()
+
+
+def _add_import() -> None:
+    from reachcheck.ingest.cli import build_import_group  # built from this module's options
+
+    cli.add_command(build_import_group())
+
+
+_add_import()
 
 
 def main() -> NoReturn:

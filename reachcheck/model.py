@@ -312,6 +312,10 @@ class SiteResult:
     # What showed that the measured path goes through a local proxy/VPN (fake-ip answers,
     # hijacked DNS, a tun default route), in one line; None = the path looks direct.
     local_proxy: str | None = None
+    # Where the observations came from when another tool measured them (`import ooni`):
+    # {"kind": "ooni", "measurement_uid", "report_id", "input", "probe_cc", "probe_asn",
+    #  "measured_at", "test_version", "ooni_blocking", "ooni_accessible"}; None for our own.
+    source: dict[str, Any] | None = None
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""

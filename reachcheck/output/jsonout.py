@@ -118,11 +118,14 @@ class JsonWriter:
         self._file.write(("," if self._count else "") + "\n" + _dumps(result_to_dict(result)))
         self._count += 1
 
-    def close(self, summary: dict[str, int], *, interrupted: bool = False) -> None:
-        """Finish the document and (for files) move it into place."""
+    def close(self, summary: dict[str, int], *, interrupted: bool = False,
+              extra: dict[str, Any] | None = None) -> None:
+        """Finish the document and (for files) move it into place; `extra` adds top-level
+        keys after the summary (each must be in the schema, e.g. `agreement`)."""
         if self._closed:
             return
-        tail = {"finished_at": now_rfc3339(), "summary": summary, "interrupted": interrupted}
+        tail = {"finished_at": now_rfc3339(), "summary": summary, "interrupted": interrupted,
+                **(extra or {})}
         self._file.write("\n]," + _dumps(tail)[1:] + "\n")
         self._file.flush()
         self._closed = True
