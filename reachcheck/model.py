@@ -80,6 +80,8 @@ class DnsQuery:
     # Index in `responses` of the answer a stub resolver would have accepted (the first valid
     # one). With injection this is usually the forged one: it is what the browser got.
     accepted: int | None = None
+    # Exchanges made: a timeout is asked again (after a pause) before it counts as one.
+    attempts: int = 1
 
     @property
     def answer(self) -> DnsResponse | None:

@@ -12,7 +12,7 @@ Rules of this package:
 
 from __future__ import annotations
 
-from reachcheck.analysis import context, dns, http, tcp, tls, verdict
+from reachcheck.analysis import context, dns, http, survivor, tcp, tls, verdict
 from reachcheck.model import Anomaly, Observations, SiteResult
 
 __all__ = ["judge", "anomalies"]
@@ -27,12 +27,13 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
     dns_found = dns.analyze(facts)
     # Addresses the DNS rules showed to be forged: later-stage oddities there are not the site's.
     suspects = frozenset(a for x in dns_found for a in x.addresses) - facts.genuine
-    return [
+    found = [
         *dns_found,
         *tcp.analyze(facts),
         *tls.analyze(facts, suspects),
         *http.analyze(facts, suspects),
     ]
+    return survivor.mark(found, survivor.tried((c.address, c.sources) for c in facts.obs.tcp))
 
 
 def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResult:

@@ -17,6 +17,7 @@ import dataclasses
 import ipaddress
 from collections.abc import Callable, Sequence
 
+from reachcheck.analysis import survivor
 from reachcheck.model import DnsQuery, HttpFetch, Target, TcpConnect, TlsHandshake
 from reachcheck.runner.dns import SiteDns, candidate_addresses, select_addresses
 from reachcheck.runner.probeset import ResolveFn
@@ -44,10 +45,32 @@ async def measure(
             on_tail()
         if dns is not None:
             rec.dns.extend(await dns.finish())
+            if not session.dns_only:
+                await _survivors(session, target, rec)
     except BaseException:
         if dns is not None:  # cut off (deadline, interrupt) or a bug: keep what completed
             rec.dns.extend(dns.abort())
         raise
+
+
+async def _survivors(session: Session, target: Target, rec: Recorder) -> None:
+    """When no control resolved the name, try the answer that survived the injection race
+    like a genuine address (TCP, TLS, HTTP), marked "survivor" in its TcpConnect.sources: the
+    hold-on windows are over now, so every late response is in (`analysis.survivor`)."""
+    if any(q.role == "control" and q.answer is not None and q.answer.addresses for q in rec.dns):
+        return  # a control's word outweighs a survivor's
+    if rec.control is not None and rec.control.ok:
+        return  # the control server resolved from outside
+    ranges = tuple(getattr(session.config, "public_ranges", ()))
+    done = {c.address for c in rec.tcp}
+    found = [a for a in survivor.survivors(rec.dns, ranges)
+             if a not in done and _usable_family(a, session.config.ipv6)]
+    if found:
+        await _local(session, target, rec, {a: (survivor.SOURCE,) for a in found})
+
+
+def _usable_family(address: str, ipv6: bool) -> bool:
+    return ipv6 or ipaddress.ip_address(address).version == 4
 
 
 async def _connections(
