@@ -293,7 +293,7 @@ class Lab:
         return [f"route add {r} via {S.CENSOR_CLIENT_SIDE}" for r in LAB_RANGES]
 
     def _world_addresses(self) -> set[str]:
-        fixed = {S.PUBLIC_RESOLVER, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
+        fixed = {S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
                  S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
         return fixed | {s.address for s in self.scenarios}
 
@@ -353,8 +353,9 @@ class Lab:
         http.append({"address": S.MITM_ADDR, "port": 443, "tls": mitm_tls,
                      "pages": {s.domain: _page(s.title, "proxied") for s in mitm}})
         world = {
-            "dns": [{"address": S.PUBLIC_RESOLVER, "port": 53, "zone": truth,
-                     "delay_ms": S.PUBLIC_RESOLVER_DELAY_MS}],
+            "dns": [{"address": a, "port": 53, "zone": truth,
+                     "delay_ms": S.PUBLIC_RESOLVER_DELAY_MS}
+                    for a in (S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2)],
             "http": http,
         }
         inject = {s.domain: list(a.forged) for s in self.scenarios for a in s.censor

@@ -27,6 +27,7 @@ CENSOR_WORLD_SIDE = "10.77.1.1"
 WORLD_ADDR = "10.77.1.2"  # world end of the censor<->world veth
 ISP_RESOLVER = "10.53.0.53"  # the client's "system" resolver, run by the censor (the ISP)
 PUBLIC_RESOLVER = "198.18.0.53"  # a resolver "abroad" (a public resolver stand-in): --resolver
+PUBLIC_RESOLVER2 = "198.18.0.54"  # a second honest resolver abroad (runs that ask two)
 DOH_ADDR = "198.18.0.43"  # DoH control resolver, https://doh.test/dns-query
 DOH_NAME = "doh.test"
 INJECTION_PROBE = "198.18.0.99"  # a world address running no DNS service
