@@ -293,8 +293,8 @@ class Lab:
         return [f"route add {r} via {S.CENSOR_CLIENT_SIDE}" for r in LAB_RANGES]
 
     def _world_addresses(self) -> set[str]:
-        fixed = {S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
-                 S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
+        fixed = {S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2, S.DOH_ADDR, S.INJECTION_PROBE,
+                 S.BLOCKPAGE_ADDR, S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
         return fixed | {s.address for s in self.scenarios}
 
     # -------------------------------------------------------------------------- servers
