@@ -204,6 +204,27 @@ class ControlMeasurement:
     http: HttpFetch | None = None
 
 
+# ---------------------------------------------------------------------- residual memory
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTrigger:
+    """A recent failure of our own target-SNI handshake on (address, port) while the benign
+    SNI passed there (what sets off a censor's residual block), remembered across runs under
+    $XDG_STATE_HOME/reachcheck/. Used to explain a failure and to keep out of the penalty box,
+    never as evidence of blocking by itself."""
+
+    address: str
+    port: int
+    at: str  # RFC 3339 UTC: when that handshake failed
+    age_s: float  # seconds between that failure and this site's check
+    sni: str | None = None  # the name that was reset (often another site on the address)
+    error: str | None = None  # reset / timeout / eof
+    # This run found the address still punished (its benign-SNI handshake or connect failed
+    # too), so the site's own SNI was not sent there: re-probing would only prolong the block.
+    active: bool = False
+
+
 # ---------------------------------------------------------------------------- observations
 
 
@@ -230,6 +251,11 @@ class Observations:
     http: tuple[HttpFetch, ...] = ()
     control: ControlMeasurement | None = None
     elapsed_ms: float = 0.0
+    # http:// fetches (Host = the site) of an https target on addresses where HTTPS failed
+    # verification or that no genuine answer gave: censors serve their blockpage in cleartext.
+    cleartext_fetches: tuple[HttpFetch, ...] = ()
+    # Recent triggers of our own earlier probes (an earlier run) on the site's addresses.
+    own_triggers: tuple[OwnTrigger, ...] = ()
 
 
 # --------------------------------------------------------------------------------- results
@@ -268,6 +294,8 @@ class SiteResult:
     reachable_with_trusted_dns: bool | None = None
     # The mechanism in words a non-expert understands, for the table.
     summary: str = ""
+    cleartext_fetches: tuple[HttpFetch, ...] = ()  # see Observations.cleartext_fetches
+    own_triggers: tuple[OwnTrigger, ...] = ()  # see Observations.own_triggers
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -281,6 +309,8 @@ class SiteResult:
             http=self.http,
             control=self.control,
             elapsed_ms=self.elapsed_ms,
+            cleartext_fetches=self.cleartext_fetches,
+            own_triggers=self.own_triggers,
         )
 
 

@@ -12,7 +12,7 @@ Rules of this package:
 
 from __future__ import annotations
 
-from reachcheck.analysis import context, dns, http, survivor, tcp, tls, verdict
+from reachcheck.analysis import cleartext_check, context, dns, http, survivor, tcp, tls, verdict
 from reachcheck.model import Anomaly, Observations, SiteResult
 
 __all__ = ["judge", "anomalies"]
@@ -32,6 +32,7 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
         *tcp.analyze(facts),
         *tls.analyze(facts, suspects),
         *http.analyze(facts, suspects),
+        *cleartext_check.blockpages(facts),
     ]
     return survivor.mark(found, survivor.tried((c.address, c.sources) for c in facts.obs.tcp))
 
@@ -62,4 +63,6 @@ def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResu
         elapsed_ms=obs.elapsed_ms,
         reachable_with_trusted_dns=d.reachable_with_trusted_dns,
         summary=d.summary,
+        cleartext_fetches=obs.cleartext_fetches,
+        own_triggers=obs.own_triggers,
     )

@@ -21,6 +21,7 @@ from reachcheck.model import (
     DnsQuery,
     HttpFetch,
     Observations,
+    OwnTrigger,
     SiteResult,
     Target,
     TcpConnect,
@@ -52,6 +53,8 @@ class Recorder:
     tls: list[TlsHandshake] = dataclasses.field(default_factory=list)
     http: list[HttpFetch] = dataclasses.field(default_factory=list)
     control: ControlMeasurement | None = None
+    cleartext: list[HttpFetch] = dataclasses.field(default_factory=list)
+    own_triggers: list[OwnTrigger] = dataclasses.field(default_factory=list)
 
     def observations(self, elapsed_ms: float) -> Observations:
         return Observations(
@@ -62,6 +65,8 @@ class Recorder:
             http=tuple(self.http),
             control=self.control,
             elapsed_ms=elapsed_ms,
+            cleartext_fetches=tuple(self.cleartext),
+            own_triggers=tuple(self.own_triggers),
         )
 
 
@@ -82,6 +87,8 @@ def inconclusive(target: Target, reason: str, obs: Observations | None = None) -
         control=obs.control if obs else None,
         elapsed_ms=obs.elapsed_ms if obs else 0.0,
         summary="The check could not be completed.",
+        cleartext_fetches=obs.cleartext_fetches if obs else (),
+        own_triggers=obs.own_triggers if obs else (),
     )
 
 

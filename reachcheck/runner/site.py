@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import urllib.parse
 from collections.abc import Callable, Sequence
 
 from reachcheck.analysis import survivor
@@ -96,8 +97,61 @@ async def _local(session: Session, target: Target, rec: Recorder, sources: Sourc
     stages = session.config.stages
     if target.scheme == "https" and ({"tls", "http"} & stages):
         await _https(session, target, rec, addresses, sources)
+        if "http" in stages and session.http is not None:
+            await _cleartext_checks(session, target, rec, addresses, sources)
     else:
         await _cleartext(session, target, rec, addresses, sources)
+
+
+CLEARTEXT_CHECKS = 2  # http:// fetches per site at most (they cost a connection each)
+
+
+def cleartext_candidates(rec: Recorder, addresses: list[str], sources: Sources) -> list[str]:
+    """Addresses of an https target worth an http:// fetch: a TLS server answered (the connect
+    worked) but no verified handshake for the site did, and either the certificate failed
+    verification or, while a control resolved the name, the address is none of its answers
+    (`analysis.cleartext_check` matches the page against blockpage fingerprints)."""
+    targets = [t for t in rec.tls if t.kind == "target"]
+    targets += [f.tls for f in rec.http if f.tls is not None]
+    verified = {t.address for t in targets if t.ok}
+    live = {c.address for c in rec.tcp if c.ok}
+    has_control = any("control" in s for s in sources.values())
+    out: list[str] = []
+    for address in addresses:
+        tried = [t for t in targets if t.address == address]
+        if not tried or address in verified or address not in live:
+            continue
+        cert_failed = any((t.error or "").startswith("cert_") for t in tried)
+        stranger = has_control and "control" not in sources.get(address, ())
+        if cert_failed or stranger:
+            out.append(address)
+    return out[:CLEARTEXT_CHECKS]
+
+
+async def _cleartext_checks(
+    session: Session, target: Target, rec: Recorder, addresses: list[str], sources: Sources
+) -> None:
+    """http:// (Host = the site) on the addresses `cleartext_candidates` picks: a censor's
+    blockpage server or interceptor usually serves its page there in cleartext."""
+    picked = cleartext_candidates(rec, addresses, sources)
+    if not picked:
+        return
+    assert session.http is not None
+    split = urllib.parse.urlsplit(target.url)
+    url = urllib.parse.urlunsplit(("http", target.domain, split.path or "/", split.query, ""))
+    cfg = session.config
+    for address in picked:
+        started = session.clock_ms()
+        async with session.addresses.hold(address):
+            try:
+                async with asyncio.timeout(2 * cfg.timeout + 1.0):
+                    fetched = await session.http.fetch(
+                        url, target.domain, address, resolve=_resolver(session)
+                    )
+            except TimeoutError:
+                fetched = HttpFetch(url, address, ok=False,
+                                    elapsed_ms=session.clock_ms() - started, error="timeout")
+        rec.cleartext.append(fetched)
 
 
 # --------------------------------------------------------------------------- https

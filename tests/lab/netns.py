@@ -294,7 +294,8 @@ class Lab:
 
     def _world_addresses(self) -> set[str]:
         fixed = {S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2, S.DOH_ADDR, S.INJECTION_PROBE,
-                 S.BLOCKPAGE_ADDR, S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
+                 S.BLOCKPAGE_ADDR, S.MITM_ADDR, PROXY_ADDR, S.CONTROL_ADDR,
+                 S.BLOCKPAGE_SERVER}
         return fixed | {s.address for s in self.scenarios}
 
     # -------------------------------------------------------------------------- servers
@@ -352,6 +353,12 @@ class Lab:
         leaf(ca, S.CONTROL_NAME, "control", S.CONTROL_NAME, S.CONTROL_ADDR)  # = control_pem
         http.append({"address": S.MITM_ADDR, "port": 443, "tls": mitm_tls,
                      "pages": {s.domain: _page(s.title, "proxied") for s in mitm}})
+        # The filtering appliance: one certificate of its own for every SNI, blockpage on 80.
+        http.append({"address": S.BLOCKPAGE_SERVER, "port": 443,
+                     "tls": [leaf(rogue, "filter.appliance.test", "appliance")],
+                     "default": S.MM_BLOCKPAGE})
+        http.append({"address": S.BLOCKPAGE_SERVER, "port": 80, "tls": None,
+                     "default": S.MM_BLOCKPAGE})
         world = {
             "dns": [{"address": a, "port": 53, "zone": truth,
                      "delay_ms": S.PUBLIC_RESOLVER_DELAY_MS}

@@ -33,6 +33,9 @@ DOH_NAME = "doh.test"
 INJECTION_PROBE = "198.18.0.99"  # a world address running no DNS service
 BLOCKPAGE_ADDR = "10.10.34.34"  # Iran's national blockpage address (a known censor address)
 MITM_ADDR = "198.18.3.1"  # the censor's TLS interceptor (cert from an untrusted "national" CA)
+# A filtering appliance lying DNS points to (an address no fingerprint lists): HTTPS with its
+# own untrusted certificate for every SNI, the national blockpage on port 80.
+BLOCKPAGE_SERVER = "198.18.3.3"
 FORGED_POOL = "198.18.200."  # forged answers point here; nothing answers there (GFW-like)
 BOGON_ANSWER = "10.66.0.7"  # private address a lying resolver hands out; not a known censor IP
 SITE_NET = "198.18.1."  # site i gets SITE_NET + (10 + i)
@@ -284,6 +287,10 @@ _CENSORED: tuple[Scenario, ...] = (
     # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs.
     _s("throttled", "bitget.test", ("http_blocked", "accessible"), ("http.throttled",),
        Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s"),
+    _s("dns-blockpage-server", "bitpanda.test", "dns_blocked", ("dns.*", "http.blockpage"),
+       IspDns((BLOCKPAGE_SERVER,)),
+       note="ISP resolver points the https site at a blockpage server: its certificate fails, "
+            "its http:// page (Host = the site) is a known blockpage"),
     _s("ghost-dns", "ghostsite.test", "dns_blocked", ("dns.*",), IspDns((BLOCKPAGE_ADDR,)),
        exists=False, note="name does not exist upstream; the ISP resolver still answers"),
 )

@@ -101,11 +101,30 @@ async def test_failed_fetch_is_retried_on_a_control_only_address(net: FakeNet) -
     net.control["a.test"] = ("127.0.0.10",)
     net.tls_errors[("127.0.0.66", "a.test")] = "cert_hostname"
     (rec,) = await measure_sites(net, "a.test")
-    assert [c[1] for c in calls(net, "fetch")] == ["127.0.0.66", "127.0.0.10"]
+    # Then http:// on the address that failed verification (a blockpage is served there).
+    assert [c[1] for c in calls(net, "fetch")] == ["127.0.0.66", "127.0.0.10", "127.0.0.66"]
     assert [(f.address, f.ok) for f in rec.http] == [("127.0.0.66", False), ("127.0.0.10", True)]
+    assert [(f.url, f.address) for f in rec.cleartext] == [("http://a.test/", "127.0.0.66")]
     assert [c for c in calls(net, "tls") if c[3] == "target"] == []  # fetches carried them
     by_addr = {t.address: t.sources for t in rec.tcp}
     assert by_addr == {"127.0.0.66": ("system", "probe"), "127.0.0.10": ("control",)}
+
+
+async def test_no_cleartext_fetch_for_a_site_that_verifies(net: FakeNet) -> None:
+    net.local["a.test"] = ("127.0.0.10",)
+    net.control["a.test"] = ("127.0.0.20",)  # a CDN answering differently: both verify
+    (rec,) = await measure_sites(net, "a.test")
+    assert rec.cleartext == [] and len(calls(net, "fetch")) == 1
+
+
+async def test_cleartext_fetch_on_an_address_no_control_gave_whose_tls_fails(
+    net: FakeNet,
+) -> None:
+    net.local["a.test"] = ("127.0.0.66",)
+    net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.66", "a.test")] = "reset"
+    (rec,) = await measure_sites(net, "a.test")
+    assert [f.address for f in rec.cleartext] == ["127.0.0.66"]
 
 
 async def test_control_only_address_gets_a_handshake_when_the_fetch_works(net: FakeNet) -> None:
