@@ -64,3 +64,6 @@ class Config:
     # CIDRs whose addresses count as public, not special-purpose (labs and test networks that
     # use 198.18.0.0/15 or 10.0.0.0/8); passed to the analysis, recorded in the JSON settings.
     public_ranges: tuple[str, ...] = ()
+    # Remember our own triggers across runs ($XDG_STATE_HOME/reachcheck/triggers.json) to
+    # explain residual blocking left by an earlier run and to keep out of its penalty box.
+    residual_memory: bool = True

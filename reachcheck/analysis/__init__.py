@@ -12,7 +12,17 @@ Rules of this package:
 
 from __future__ import annotations
 
-from reachcheck.analysis import cleartext_check, context, dns, http, survivor, tcp, tls, verdict
+from reachcheck.analysis import (
+    cleartext_check,
+    context,
+    dns,
+    http,
+    residual_memory,
+    survivor,
+    tcp,
+    tls,
+    verdict,
+)
 from reachcheck.model import Anomaly, Observations, SiteResult
 
 __all__ = ["judge", "anomalies"]
@@ -45,7 +55,7 @@ def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResu
     """
     facts = context.build(obs, tuple(public_ranges))
     found = _anomalies(facts)
-    d = verdict.decide(facts, found)
+    d = residual_memory.review(facts, verdict.decide(facts, found))
     t = obs.target
     return SiteResult(
         target=t.given,

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import dataclasses
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -28,6 +29,7 @@ from reachcheck.model import (
     TlsHandshake,
 )
 from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracker
+from reachcheck.runner.memory import ResidualMemory
 from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet, QueryUdp
 
 DEFAULT_RESIDUAL_WINDOW = 180.0
@@ -117,6 +119,8 @@ class Session:
         self.rate = RateLimiter(config.rate)
         window = getattr(config, "residual_window", DEFAULT_RESIDUAL_WINDOW)
         self.residual = ResidualTracker(window)
+        self.memory: ResidualMemory | None = None  # triggers of earlier runs (memory.py)
+        self._wall0 = 0.0
         self.contexts: Any = None
         self.doh: tuple[tuple[str, DohLike], ...] = ()
         self.http: HttpLike | None = None
@@ -134,6 +138,12 @@ class Session:
     async def __aenter__(self) -> Session:
         cfg, probes = self.config, self.probes
         self._t0 = asyncio.get_running_loop().time()
+        self._wall0 = time.time()
+        if getattr(cfg, "residual_memory", False) and not self.dns_only:
+            self.memory = ResidualMemory(getattr(cfg, "residual_window", DEFAULT_RESIDUAL_WINDOW))
+            # Only recalled where the benign handshake shows the penalty still on (site.py):
+            # a fresh reset after the penalty ended is fresh evidence, not a leftover.
+            self.memory.load(self._wall0)
         if cfg.system_nameservers is not None:
             self.system = tuple(cfg.system_nameservers)
         elif cfg.system_resolver:
@@ -170,6 +180,8 @@ class Session:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.memory is not None:
+            self.memory.save()
         for fut in self._benign.values():
             fut.cancel()
         self._benign.clear()
@@ -260,6 +272,10 @@ class Session:
             obs = rec.observations(self.clock_ms() - start)
             return inconclusive(target, f"internal error: {exc!r}", obs)
         obs = rec.observations(self.clock_ms() - start)
+        if self.memory is not None:
+            benign_ok = {(t.address, t.port) for t in obs.tls if t.kind == "benign" and t.ok}
+            shakes = [*obs.tls, *(f.tls for f in obs.http if f.tls is not None)]
+            self.memory.note(shakes, benign_ok, time.time())
         try:
             return judge(obs)
         except Exception as exc:

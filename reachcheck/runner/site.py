@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 
@@ -168,6 +169,13 @@ async def _https(
     ok_benign: set[str] = set()
     live: list[str] = []
     for address, (tcp, hs) in zip(addresses, benign, strict=True):
+        if session.memory is not None and _boxed(session, rec, address, port, tcp, hs):
+            # Still punished for an earlier run's trigger: recorded (flagged), left alone.
+            rec.tcp.append(dataclasses.replace(tcp, sources=sources[address],
+                                               possibly_residual=not tcp.ok))
+            if tcp.ok:
+                rec.tls.append(dataclasses.replace(hs, possibly_residual=True))
+            continue
         rec.tcp.append(dataclasses.replace(tcp, sources=sources[address]))
         if tcp.ok:  # a handshake whose connect failed never happened: the TcpConnect says it
             rec.tls.append(hs)
@@ -215,6 +223,21 @@ async def _https(
         await asyncio.gather(*jobs)
     finally:
         first_task.cancel()  # no-op when done; stops it when the site is cut off
+
+
+def _boxed(session: Session, rec: Recorder, address: str, port: int, tcp: TcpConnect,
+           hs: TlsHandshake) -> bool:
+    """Whether an earlier run's trigger on (address, port) still holds the tuple in the
+    censor's penalty box: remembered (`runner.memory`) and the benign handshake (or its
+    connect) fails now. Sending the site's SNI there would only prolong the penalty, so the
+    caller leaves the address alone; the remembered trigger goes into the observations."""
+    assert session.memory is not None
+    punished = not tcp.ok or not hs.ok
+    trigger = session.memory.recall(address, port, time.time(), active=punished)
+    if trigger is None:
+        return False
+    rec.own_triggers.append(trigger)
+    return punished
 
 
 async def _benign(session: Session, address: str, port: int) -> tuple[TcpConnect, TlsHandshake]:

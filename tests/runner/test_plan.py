@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from reachcheck.model import TcpConnect, TlsHandshake
+from reachcheck.model import Observations, SiteResult, TcpConnect, TlsHandshake
 from reachcheck.runner.session import Recorder, Session
 from reachcheck.runner.site import measure
 from reachcheck.targets import parse_target
@@ -294,3 +294,49 @@ async def test_stop_with_real_sessions_cancels_hanging_probes_and_closes(net: Fa
     assert summary.interrupted and summary.total == 0
     assert net.active["127.0.0.10"] == 0  # the hanging handshakes were cancelled
     assert "http" in net.closed
+
+
+async def test_an_earlier_runs_trigger_keeps_the_site_out_of_the_penalty_box(
+    net: FakeNet,
+) -> None:
+    """Run 1 resets the SNI (benign passes): remembered on disk. Run 2, inside the window,
+    finds even the benign SNI failing: the address is recorded as still punished and the
+    site's own SNI is not sent there again (that would only prolong the penalty)."""
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.10", "a.test")] = "reset"
+    (first,) = await measure_sites_judged(net, "a.test")
+    assert first.own_triggers == ()  # nothing remembered before the first run
+    net.calls.clear()
+    net.tls_errors[("127.0.0.10", "benign.test")] = "reset"  # the penalty box
+    (second,) = await measure_sites_judged(net, "a.test")
+    assert [c for c in calls(net, "fetch") + calls(net, "tls") if c[2] == "a.test"] == []
+    (trigger,) = second.own_triggers
+    assert (trigger.address, trigger.port, trigger.sni, trigger.error, trigger.active) == (
+        "127.0.0.10", 443, "a.test", "reset", True)
+    assert [h.possibly_residual for h in second.tls] == [True]
+
+
+async def test_a_remembered_trigger_whose_penalty_is_over_changes_nothing(net: FakeNet) -> None:
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.10", "a.test")] = "reset"
+    await measure_sites_judged(net, "a.test")
+    del net.tls_errors[("127.0.0.10", "a.test")]  # the block is gone, the benign SNI passes
+    net.calls.clear()
+    (second,) = await measure_sites_judged(net, "a.test")
+    assert calls(net, "fetch") == [("fetch", "127.0.0.10", "a.test")]
+    assert [t.active for t in second.own_triggers] == [False]
+
+
+async def measure_sites_judged(net: FakeNet, *names: str) -> list[Observations]:
+    """One run through Session.check (which feeds the residual memory) in a whole session
+    (whose end writes it); the observations each site was judged from."""
+    seen: list[Observations] = []
+
+    def judge(obs: Observations) -> SiteResult:
+        seen.append(obs)
+        return stub_judge(obs)
+
+    async with Session(loopback_config(), net.probes(), judge=judge) as session:
+        for name in names:
+            await session.check(parse_target(name))
+    return seen
