@@ -202,6 +202,10 @@ class ControlMeasurement:
     tcp: tuple[TcpConnect, ...] = ()
     tls: tuple[TlsHandshake, ...] = ()
     http: HttpFetch | None = None
+    # A second fetch of the same URL by the control server, so the analysis knows the page's
+    # own variance (dynamic and parked pages differ from fetch to fetch). None: fetched once,
+    # variance unknown.
+    http_repeat: HttpFetch | None = None
 
 
 # ---------------------------------------------------------------------- residual memory
