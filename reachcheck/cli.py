@@ -472,13 +472,16 @@ def _saved_public_ranges(meta: Mapping[str, Any], path: str) -> tuple[str, ...]:
 
 def _rejudge(results: list[SiteResult], public_ranges: tuple[str, ...] = ()) -> list[SiteResult]:
     from reachcheck.analysis import judge  # lazy: only --rejudge needs it
+    from reachcheck.runner.clusters import whole_run  # same page for unrelated sites
 
-    out = []
+    saved = []
     for r in results:
         try:
-            observations = r.observations()
+            saved.append(r.observations())
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
+    out = []
+    for observations in whole_run(saved):
         # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
         out.append(judge(observations, public_ranges=public_ranges) if public_ranges
                    else judge(observations))

@@ -229,6 +229,15 @@ class OwnTrigger:
     active: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PageCluster:
+    """The same cleartext page served, in this run, for unrelated sites (a run-level fact):
+    a page that many unrelated domains return is the censor's, not theirs."""
+
+    key: str  # "sha256:<hex>" of the body, or "title:<title>"
+    domains: tuple[str, ...]  # other, unrelated domains seen with it earlier in the run
+
+
 # ---------------------------------------------------------------------------- observations
 
 
@@ -260,6 +269,8 @@ class Observations:
     cleartext_fetches: tuple[HttpFetch, ...] = ()
     # Recent triggers of our own earlier probes (an earlier run) on the site's addresses.
     own_triggers: tuple[OwnTrigger, ...] = ()
+    # This site's cleartext page was served for unrelated sites earlier in the run.
+    page_clusters: tuple[PageCluster, ...] = ()
 
 
 # --------------------------------------------------------------------------------- results
@@ -300,6 +311,7 @@ class SiteResult:
     summary: str = ""
     cleartext_fetches: tuple[HttpFetch, ...] = ()  # see Observations.cleartext_fetches
     own_triggers: tuple[OwnTrigger, ...] = ()  # see Observations.own_triggers
+    page_clusters: tuple[PageCluster, ...] = ()  # see Observations.page_clusters
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -315,6 +327,7 @@ class SiteResult:
             elapsed_ms=self.elapsed_ms,
             cleartext_fetches=self.cleartext_fetches,
             own_triggers=self.own_triggers,
+            page_clusters=self.page_clusters,
         )
 
 

@@ -17,6 +17,7 @@ from reachcheck.analysis import (
     context,
     dns,
     http,
+    page_cluster,
     residual_memory,
     survivor,
     tcp,
@@ -43,6 +44,7 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
         *tls.analyze(facts, suspects),
         *http.analyze(facts, suspects),
         *cleartext_check.blockpages(facts),
+        *page_cluster.blockpages(facts),
     ]
     return survivor.mark(found, survivor.tried((c.address, c.sources) for c in facts.obs.tcp))
 
@@ -75,4 +77,5 @@ def judge(obs: Observations, *, public_ranges: tuple[str, ...] = ()) -> SiteResu
         summary=d.summary,
         cleartext_fetches=obs.cleartext_fetches,
         own_triggers=obs.own_triggers,
+        page_clusters=obs.page_clusters,
     )

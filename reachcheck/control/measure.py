@@ -2,8 +2,8 @@
 
 It reuses the probe modules so both vantage points measure the same way: UDP DNS to the
 server's resolvers (A and AAAA), a TCP connect plus a verified target-SNI TLS handshake to every
-address (the probe's and its own), and one pinned HTTP fetch with redirects re-resolved here, repeated once on the same address (the
-page's own variance: `ControlMeasurement.http_repeat`).
+address (the probe's and its own), and one pinned HTTP fetch with redirects re-resolved here,
+repeated once on the same address (the page's own variance: `ControlMeasurement.http_repeat`).
 
 SSRF guard (unless `allow_private`): the URL's host must not be, or resolve to, a special-purpose
 address (403), and neither may a redirect's. Special-purpose addresses *given by the probe* are

@@ -28,6 +28,7 @@ from reachcheck.model import (
     TcpConnect,
     TlsHandshake,
 )
+from reachcheck.runner.clusters import PageClusters
 from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracker
 from reachcheck.runner.memory import ResidualMemory
 from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet, QueryUdp
@@ -91,6 +92,7 @@ def inconclusive(target: Target, reason: str, obs: Observations | None = None) -
         summary="The check could not be completed.",
         cleartext_fetches=obs.cleartext_fetches if obs else (),
         own_triggers=obs.own_triggers if obs else (),
+        page_clusters=obs.page_clusters if obs else (),
     )
 
 
@@ -120,6 +122,7 @@ class Session:
         window = getattr(config, "residual_window", DEFAULT_RESIDUAL_WINDOW)
         self.residual = ResidualTracker(window)
         self.memory: ResidualMemory | None = None  # triggers of earlier runs (memory.py)
+        self.clusters = PageClusters()  # page key -> domains that served it (clusters.py)
         self._wall0 = 0.0
         self.contexts: Any = None
         self.doh: tuple[tuple[str, DohLike], ...] = ()
@@ -272,6 +275,7 @@ class Session:
             obs = rec.observations(self.clock_ms() - start)
             return inconclusive(target, f"internal error: {exc!r}", obs)
         obs = rec.observations(self.clock_ms() - start)
+        obs = self.clusters.attach(obs)  # the same page for unrelated sites in this run
         if self.memory is not None:
             benign_ok = {(t.address, t.port) for t in obs.tls if t.kind == "benign" and t.ok}
             shakes = [*obs.tls, *(f.tls for f in obs.http if f.tls is not None)]
