@@ -42,9 +42,10 @@ def review(facts: Facts, decision: Decision) -> Decision:
     first = active[0]
     wait = max(0, round(WINDOW_S - first.age_s))
     if not measured:
-        reason = (f"not judged: {_what(first)} left the address in the censor's residual "
-                  f"block, still on now (the benign SNI fails there too); the site's own name "
-                  f"was not sent so as not to prolong it; run again in about {wait} s")
+        reason = (f"not judged: after {_what(first)}, the address fails even for the benign "
+                  f"SNI now, as a censor's residual block does (up to {WINDOW_S:.0f} s); the "
+                  f"site's own name was not sent there so as not to prolong it; run again in "
+                  f"about {wait} s")
         summary = f"Not judged: penalty left by our own earlier probe; run again in ~{wait} s"
         return Decision("inconclusive", "none", reason, summary,
                         decision.reachable_with_trusted_dns)
