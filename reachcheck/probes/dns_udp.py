@@ -206,6 +206,9 @@ class Exchange:
         self.on_answer: Callable[[], None] | None = None
         # Called once when the exchange ends (the mux's fast path cleans up there).
         self.on_finish: Callable[[], None] | None = None
+        # Called when the first attempt expired silent and a retry is scheduled: whoever waits
+        # for the accepted answer to pick addresses need not wait for the retry (query_udp).
+        self.on_retry: Callable[[], None] | None = None
 
     def _call_at(self, when: float, callback: Callable[[], None], lane: str) -> None:
         if self._timers is not None:
@@ -288,6 +291,8 @@ class Exchange:
                 self.attempt += 1
                 lane = f"retry-{self.attempt}"
                 self._call_at(self.loop.time() + pause, self._retry, lane)
+                if self.on_retry is not None:
+                    self.on_retry()
                 return
             self.finish("dns_malformed" if self.responses else "timeout")
         else:
@@ -311,8 +316,9 @@ class Exchange:
     def result(self, resolver: str, role: DnsRole) -> DnsQuery:
         if self.accepted is not None:
             elapsed = self.responses[self.accepted].arrived_ms
-        else:
-            elapsed = round((self.t_end - self.t0) * 1000, 3)
+        else:  # (still running when asked early: the time so far)
+            end = self.t_end if self.done.done() else self.loop.time()
+            elapsed = round((end - self.t0) * 1000, 3)
         return DnsQuery(
             resolver=resolver,
             role=role,
@@ -370,9 +376,10 @@ async def query_udp(
     came) or "error". `query_wire` is a prebuilt `build_query(qname, qtype)` (its id is
     replaced), so big runs build each query once. `on_answer`, if given, is called once with
     the query as it stands when the first well-formed response is accepted (the hold-on
-    window still running): callers can act on the accepted answer early, while the returned
-    DnsQuery (after the window) holds every response. A timeout is retried (up to
-    `attempts` exchanges in all, with a pause between them) before it counts.
+    window still running), or when the first attempt expired silent (nothing to act on; the
+    retry goes on): callers can act early, while the returned DnsQuery (after the window)
+    holds every response. A timeout is retried (up to `attempts` exchanges in all, with a
+    pause between them) before it counts.
     """
     _check_qtype(qtype)
     wire = query_wire if query_wire is not None else build_query(qname, qtype)
@@ -404,7 +411,18 @@ async def query_udp(
             sock.close()
         return _failed(resolver, role, qname, qtype, exc)
     if on_answer is not None:
-        exchange.on_answer = lambda: on_answer(exchange.result(resolver, role))
+        told = False
+
+        def tell() -> None:
+            # Once: at the accepted answer, or when the first attempt expired (the retry goes
+            # on; its answer is in the returned DnsQuery, but no caller waits for it).
+            nonlocal told
+            if not told:
+                told = True
+                on_answer(exchange.result(resolver, role))
+
+        exchange.on_answer = tell
+        exchange.on_retry = tell
     try:
         exchange.start()
         await exchange.done

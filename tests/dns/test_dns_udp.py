@@ -335,5 +335,21 @@ async def test_on_answer_hands_out_the_accepted_answer_before_the_hold_on_ends(
 
 async def test_on_answer_is_not_called_without_an_answer(server: FakeDnsServer) -> None:
     called: list[object] = []
-    query = await ask(server, "quiet.test", timeout=0.2, on_answer=called.append)
+    # One attempt: nothing to tell early (with a retry it is told when the first one expired).
+    query = await ask(server, "quiet.test", timeout=0.2, on_answer=called.append, attempts=1)
     assert query.error == "timeout" and called == []
+
+
+async def test_the_early_hook_does_not_wait_for_the_retry() -> None:
+    # Whoever picks addresses from the accepted answer is told when the first attempt expired
+    # (nothing to connect to from this resolver), not after the retry too.
+    told: list[tuple[float, object]] = []
+    loop = asyncio.get_running_loop()
+    with FakeDnsServer({"mute.test": Rule.quiet()}) as srv:
+        t0 = loop.time()
+        query = await query_udp(srv.address, "mute.test", "A", "probe", timeout=0.3,
+                                hold_on=0.1, attempts=2,
+                                on_answer=lambda q: told.append((loop.time() - t0, q.answer)))
+    assert query.error == "timeout" and query.attempts == 2
+    ((when, answer),) = told
+    assert answer is None and 0.3 <= when < 0.5
