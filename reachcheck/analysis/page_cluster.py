@@ -56,7 +56,9 @@ def candidate_pages(obs: Observations) -> tuple[str, ...]:
             if f is not None and f.ok:
                 outside.update(page_keys(f))
     keys: dict[str, None] = {}
-    for f in obs.http:
+    # The http:// pages fetched where an https address failed verification count too: a
+    # blockpage server behind lying DNS serves one page for every name sent its way.
+    for f in (*obs.http, *obs.cleartext_fetches):
         if f.ok and cleartext(f):
             keys.update((k, None) for k in page_keys(f) if k not in outside)
     return tuple(keys)
@@ -80,7 +82,8 @@ def blockpages(facts: Facts) -> list[Anomaly]:
         hits.setdefault(c.key.split(":", 1)[0], (c.key, others))
     if not hits:
         return []
-    addrs = tuple(dict.fromkeys(f.address for f in facts.obs.http if f.ok and cleartext(f)))
+    pages = (*facts.obs.http, *facts.obs.cleartext_fetches)
+    addrs = tuple(dict.fromkeys(f.address for f in pages if f.ok and cleartext(f)))
     how, (key, others) = ("sha256", hits["sha256"]) if "sha256" in hits else ("title",
                                                                               hits["title"])
     shown = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")

@@ -103,3 +103,22 @@ def test_a_shared_title_alone_is_reported_but_not_decisive() -> None:
     results = [judge(clusters.attach(o)) for o in sites]
     assert [r.verdict for r in results] == ["accessible"] * 3
     assert [a.kind for a in results[2].anomalies] == ["http.same_page"]
+
+
+def test_the_http_page_behind_failed_https_clusters_too() -> None:
+    """Lying DNS sends three unrelated https sites to one filtering server whose certificate
+    fails and whose http:// page no fingerprint knows: the cluster names it."""
+    sites = []
+    for i, d in enumerate(["alpha.test", "beta.test", "gamma.test"]):
+        server = "45.9.9.9"
+        f = fetch(server, ok=False, error="cert_unknown_ca", tls_ok=False, url=f"https://{d}/")
+        page = dataclasses.replace(
+            fetch(server, url=f"http://{d}/", body=NOTICE, title="Notice", length=len(NOTICE)),
+            body_sha256=hashlib.sha256(NOTICE.encode()).hexdigest())
+        o = observations(system(server), control(f"45.1.3.{i}"), tcp(server), f, target=d)
+        sites.append(dataclasses.replace(o, cleartext_fetches=(page,)))
+    clusters = PageClusters()
+    results = [judge(clusters.attach(o)) for o in sites]
+    assert [a.kind for a in results[2].anomalies if a.kind == "http.blockpage"] == [
+        "http.blockpage"]
+    assert results[2].verdict in ("dns_blocked", "http_blocked")
