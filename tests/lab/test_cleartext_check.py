@@ -11,15 +11,18 @@ hijacked resolver) must stay accessible with no anomaly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.lab import netns
 from tests.lab import scenarios as S
 from tests.lab.conftest import Run, run_reachcheck
 from tests.lab.scenarios import BY_NAME
+from tests.lab.test_scenarios import SCHEMA
 
 pytestmark = pytest.mark.lab
 
@@ -65,3 +68,7 @@ def test_clean_twin_stays_accessible(hijacked_run: Run) -> None:
     r = hijacked_run.by_domain[BY_NAME["dns-blockpage-server~twin"].domain]
     assert r["verdict"] == "accessible" and r["anomalies"] == [], _explain(r)
     assert r["cleartext_fetches"] == [], _explain(r)
+
+
+def test_json_matches_schema(hijacked_run: Run) -> None:
+    jsonschema.validate(hijacked_run.doc, json.loads(SCHEMA.read_text()))

@@ -10,16 +10,19 @@ twin, on its own address, stays accessible in both runs.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.lab import netns
 from tests.lab.conftest import Run, run_reachcheck
 from tests.lab.scenarios import BY_NAME
+from tests.lab.test_scenarios import SCHEMA
 
 pytestmark = pytest.mark.lab
 SITES = [BY_NAME["sni-reset-residual"].target, BY_NAME["sni-reset-residual~twin"].target]
@@ -75,3 +78,8 @@ def test_clean_twin_is_accessible_in_both_runs(two_runs: tuple[Run, Run, Path]) 
         r = run.by_domain[BY_NAME["sni-reset-residual~twin"].domain]
         assert r["verdict"] == "accessible" and r["anomalies"] == [], _explain(r)
         assert r["own_triggers"] == [], _explain(r)
+
+
+def test_json_matches_schema(two_runs: tuple[Run, Run, Path]) -> None:
+    for run in two_runs[:2]:
+        jsonschema.validate(run.doc, json.loads(SCHEMA.read_text()))

@@ -10,15 +10,18 @@ must stay accessible with no anomaly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema
 import pytest
 
 from tests.lab import netns
 from tests.lab import scenarios as S
 from tests.lab.conftest import Run, run_reachcheck
 from tests.lab.scenarios import BY_NAME
+from tests.lab.test_scenarios import SCHEMA
 
 pytestmark = pytest.mark.lab
 
@@ -58,3 +61,7 @@ def test_clean_twin_stays_accessible(survivor_run: Run) -> None:
     r = survivor_run.by_domain[BY_NAME["dns-and-sni~twin"].domain]
     assert r["verdict"] == "accessible" and r["anomalies"] == [], _explain(r)
     assert not any("survivor" in c["sources"] for c in r["tcp"]), _explain(r)
+
+
+def test_json_matches_schema(survivor_run: Run) -> None:
+    jsonschema.validate(survivor_run.doc, json.loads(SCHEMA.read_text()))
