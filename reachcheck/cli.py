@@ -251,6 +251,9 @@ def cli() -> None:
                    "down. [default: none]")
 @click.option("--control-token-file", metavar="FILE", callback=_cb(options.read_token_file),
               help="File holding the control server's access token. [default: none]")
+@click.option("--no-residual-memory", is_flag=True,
+              help="Neither read nor write the record of our own recent triggers (addresses, "
+                   "names) under $XDG_STATE_HOME/reachcheck/. [default: keep it]")
 @public_range_option
 @json_option
 @jsonl_option
@@ -262,7 +265,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           injection_probe: tuple[str, int] | None, benign_sni: str | None,
           ca_bundle: str | None, timeout: float, hold_on: float, concurrency: int,
           rate: float | None, stages: frozenset[str] | None, no_ipv6: bool,
-          control: str | None, control_token_file: str | None,
+          control: str | None, control_token_file: str | None, no_residual_memory: bool,
           public_ranges: tuple[str, ...], json_path: str | None,
           jsonl_path: str | None, color: bool | None, quiet: bool) -> int:
     """Check TARGETs (domains or URLs; a bare domain means https://DOMAIN/)."""
@@ -286,6 +289,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
         control=control,
         control_token=control_token_file,
         public_ranges=public_ranges,
+        residual_memory=not no_residual_memory,
     )
     if control_token_file and not control:
         raise click.UsageError("--control-token-file needs --control")

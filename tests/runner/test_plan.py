@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from reachcheck.model import Observations, SiteResult, TcpConnect, TlsHandshake
+from reachcheck.runner import memory
 from reachcheck.runner.session import Recorder, Session
 from reachcheck.runner.site import measure
 from reachcheck.targets import parse_target
@@ -340,3 +341,13 @@ async def measure_sites_judged(net: FakeNet, *names: str) -> list[Observations]:
         for name in names:
             await session.check(parse_target(name))
     return seen
+
+
+async def test_without_residual_memory_nothing_is_read_or_written(net: FakeNet) -> None:
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.10", "a.test")] = "reset"
+    async with Session(loopback_config(residual_memory=False), net.probes(),
+                       judge=stub_judge) as session:
+        await session.check(parse_target("a.test"))
+        assert session.memory is None
+    assert not memory.state_dir().exists()
