@@ -26,8 +26,8 @@ def survivor_sources(session: Session, rec: Recorder) -> Sources:
     tried like genuine addresses (TCP, TLS, HTTP), marked "survivor" in their
     TcpConnect.sources: called once the hold-on windows are over, so every late response is
     in (`analysis.survivor`). Empty when there is nothing (new) to try."""
-    if any(q.role == "control" and q.answer is not None and q.answer.addresses for q in rec.dns):
-        return {}  # a control's word outweighs a survivor's
+    if any(q.role == "control" and q.answer is not None for q in rec.dns):
+        return {}  # a control answered (addresses, NXDOMAIN...): its word outweighs a survivor's
     if rec.control is not None and rec.control.ok:
         return {}  # the control server resolved from outside
     ranges = tuple(getattr(session.config, "public_ranges", ()))

@@ -45,6 +45,7 @@ async def measure(
             on_tail()
         if dns is not None:
             rec.dns.extend(await dns.finish())
+            dns = None  # recorded in full: a cut-off from here on must not add it again
             if not session.dns_only:
                 sources = extra.survivor_sources(session, rec)
                 if sources:

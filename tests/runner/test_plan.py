@@ -351,3 +351,28 @@ async def test_without_residual_memory_nothing_is_read_or_written(net: FakeNet) 
         await session.check(parse_target("a.test"))
         assert session.memory is None
     assert not memory.state_dir().exists()
+
+
+async def test_the_answer_that_survives_the_race_is_tried_when_no_control_answers(
+    net: FakeNet,
+) -> None:
+    # Both UDP resolvers get the forged answer first and the real one late; no DoH control.
+    net.local["a.test"] = ("127.0.0.66",)
+    net.late["a.test"] = ("127.0.0.10",)
+    net.tcp_errors["127.0.0.66"] = "timeout"  # nothing answers at the forged address
+    # (loopback stands in for public addresses here: declared public, as labs do)
+    (rec,) = await measure_sites(net, "a.test", doh=(), hold_on=0.01,
+                                 public_ranges=("127.0.0.0/8",))
+    by_addr = {c.address: c.sources for c in rec.tcp}
+    assert by_addr == {"127.0.0.66": ("system", "probe"), "127.0.0.10": ("survivor",)}
+    assert [(f.address, f.ok) for f in rec.http] == [("127.0.0.10", True)]
+    assert len([q for q in rec.dns if q.role != "injection"]) == 2  # recorded once each
+
+
+async def test_no_survivor_is_tried_when_a_control_answers(net: FakeNet) -> None:
+    net.local["a.test"] = ("127.0.0.66",)
+    net.late["a.test"] = ("127.0.0.10",)
+    net.tcp_errors["127.0.0.66"] = "timeout"
+    (rec,) = await measure_sites(net, "a.test", hold_on=0.01,  # the DoH fake: NXDOMAIN
+                                 public_ranges=("127.0.0.0/8",))
+    assert not any("survivor" in c.sources for c in rec.tcp)
