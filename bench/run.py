@@ -98,6 +98,7 @@ class BenchLab:
     workdir: Path
     n_sites: int
     injection: str = "drop"  # drop | icmp | none: how the injection probe address behaves
+    dns_loss: float = 0.0  # share of queries to the two UDP resolvers dropped (lost packets)
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     lock: Any = None
 
@@ -167,6 +168,10 @@ class BenchLab:
                "net.ipv4.tcp_max_syn_backlog=8192", "net.ipv4.ip_local_port_range=10000 65000")
         if self.injection == "drop":  # a firewalled host: the query times out (as in the field)
             self.iptables(f"-A INPUT -d {INJECTION_PROBE} -p udp --dport 53 -j DROP")
+        if self.dns_loss > 0:  # a lossy path or a resolver dropping under load: no censor
+            for ns_addr in (SYSTEM_NS, PROBE_NS):
+                self.iptables(f"-A INPUT -d {ns_addr} -p udp --dport 53 -m statistic "
+                              f"--mode random --probability {self.dns_loss:.4f} -j DROP")
 
     def iptables(self, rule: str) -> None:
         sh("ip", "netns", "exec", WORLD, "iptables", *rule.split())
@@ -456,6 +461,9 @@ def main() -> None:
     ap.add_argument("--injection-probe", choices=("drop", "icmp", "none"), default="drop",
                     help="the injection probe address drops DNS (as in the field), answers ICMP "
                          "port unreachable, or is not used (--injection-probe none)")
+    ap.add_argument("--dns-loss", type=float, default=0.0,
+                    help="drop this share (0-1) of the datagrams to the two UDP resolvers: a run "
+                         "under loss must still call every site accessible (issue 16)")
     ap.add_argument("--profile", type=int, default=0, help="also cProfile one check of N sites")
     ap.add_argument("--profile-args", default="", help="extra reachcheck options for --profile, "
                     "e.g. '--only dns'")
@@ -472,7 +480,7 @@ def main() -> None:
     n_sites = max([*sizes, a.blackhole, a.dns_names, a.naive, a.profile,
                    a.sweep_size if sweep else 0])
     workdir = Path(tempfile.mkdtemp(prefix="rcbench-"))
-    lab = BenchLab(workdir, n_sites, a.injection_probe)
+    lab = BenchLab(workdir, n_sites, a.injection_probe, a.dns_loss)
     results: list[Measured] = []
     t_start = time.perf_counter()
     try:

@@ -323,6 +323,9 @@ def cli() -> None:
                    "down. [default: none]")
 @click.option("--control-token-file", metavar="FILE", callback=_cb(options.read_token_file),
               help="File holding the control server's access token. [default: none]")
+@click.option("--no-residual-memory", is_flag=True,
+              help="Neither read nor write the record of our own recent triggers (addresses, "
+                   "names) under $XDG_STATE_HOME/reachcheck/. [default: keep it]")
 @viaopts.via_option
 @viaopts.fake_ip_pool_option
 @public_range_option
@@ -343,7 +346,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
           injection_probe: tuple[str, int] | None, benign_sni: str | None,
           ca_bundle: str | None, timeout: float, hold_on: float, concurrency: int,
           rate: float | None, stages: frozenset[str] | None, no_ipv6: bool,
-          control: str | None, control_token_file: str | None,
+          control: str | None, control_token_file: str | None, no_residual_memory: bool,
           via: str | None, fake_ip_pools: tuple[str, ...] | None,
           public_ranges: tuple[str, ...], label: str | None, no_history: bool,
           json_path: str | None, jsonl_path: str | None, table_mode: str,
@@ -372,6 +375,7 @@ def check(targets: tuple[str, ...], sites_path: str | None, strict: bool,
         via=via,
         fake_ip_pools=viaopts.fake_ip_pools(fake_ip_pools),
         ignored_proxy_env=viaopts.proxy_env(),
+        residual_memory=not no_residual_memory,
     )
     if control_token_file and not control:
         raise click.UsageError("--control-token-file needs --control")
@@ -690,20 +694,27 @@ def _saved_public_ranges(meta: Mapping[str, Any], path: str) -> tuple[str, ...]:
 
 def _rejudge(results: Iterable[SiteResult], public_ranges: tuple[str, ...] = ()
              ) -> Iterator[SiteResult]:
+    """Judge a saved run again. Its observations are held in memory: a page served for
+    unrelated sites anywhere in the file is a cluster, so every site is seen before any is
+    judged (unlike a live run, earlier members learn of later ones)."""
     from reachcheck.analysis import judge  # lazy: only --rejudge needs it
+    from reachcheck.runner.clusters import whole_run  # same page for unrelated sites
 
+    saved = []
+    kept = []  # what the judgement does not decide: run, time, vantage, origin
     for r in results:
         try:
-            observations = r.observations()
+            saved.append(r.observations())
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
+        kept.append((r.run_id, r.measured_at, r.vantage, r.source))
+    for observations, (run_id, measured_at, vantage, source) in zip(whole_run(saved), kept,
+                                                                    strict=True):
         # Without ranges, call judge(obs) exactly as before (stand-ins take one argument).
         judged = (judge(observations, public_ranges=public_ranges) if public_ranges
                   else judge(observations))
-        # The run, time and vantage are facts of the measurement, not of the judgement;
-        # imported observations keep their origin (and the other tool's verdict).
-        yield dataclasses.replace(judged, run_id=r.run_id, measured_at=r.measured_at,
-                                  vantage=r.vantage, source=r.source)
+        yield dataclasses.replace(judged, run_id=run_id, measured_at=measured_at,
+                                  vantage=vantage, source=source)
 
 
 def _add_control() -> None:

@@ -74,3 +74,6 @@ class Config:
     fake_ip_pools: tuple[str, ...] = DEFAULT_FAKE_IP_POOLS
     # *_PROXY environment variables that were set and that the direct path ignored.
     ignored_proxy_env: tuple[str, ...] = ()
+    # Remember our own triggers across runs ($XDG_STATE_HOME/reachcheck/triggers.json) to
+    # explain residual blocking left by an earlier run and to keep out of its penalty box.
+    residual_memory: bool = True

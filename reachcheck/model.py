@@ -80,6 +80,8 @@ class DnsQuery:
     # Index in `responses` of the answer a stub resolver would have accepted (the first valid
     # one). With injection this is usually the forged one: it is what the browser got.
     accepted: int | None = None
+    # Exchanges made: a timeout is asked again (after a pause) before it counts as one.
+    attempts: int = 1
 
     @property
     def answer(self) -> DnsResponse | None:
@@ -212,6 +214,36 @@ class ControlMeasurement:
     kind: Literal["control_server", "proxy"] = "control_server"
 
 
+# ---------------------------------------------------------------------- residual memory
+
+
+@dataclass(frozen=True, slots=True)
+class OwnTrigger:
+    """A recent failure of our own target-SNI handshake on (address, port) while the benign
+    SNI passed there (what sets off a censor's residual block), remembered across runs under
+    $XDG_STATE_HOME/reachcheck/. Used to explain a failure and to keep out of the penalty box,
+    never as evidence of blocking by itself."""
+
+    address: str
+    port: int
+    at: str  # RFC 3339 UTC: when that handshake failed
+    age_s: float  # seconds between that failure and this site's check
+    sni: str | None = None  # the name that was reset (often another site on the address)
+    error: str | None = None  # reset / timeout / eof
+    # This run found the address still punished (its benign-SNI handshake or connect failed
+    # too), so the site's own SNI was not sent there: re-probing would only prolong the block.
+    active: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PageCluster:
+    """The same cleartext page served, in this run, for unrelated sites (a run-level fact):
+    a page that many unrelated domains return is the censor's, not theirs."""
+
+    key: str  # "sha256:<hex>" of the body, or "title:<title>"
+    domains: tuple[str, ...]  # other, unrelated domains seen with it earlier in the run
+
+
 # ---------------------------------------------------------------------------- observations
 
 
@@ -244,6 +276,13 @@ class Observations:
     # The tun device the default route goes through (a VPN or a proxy's TUN mode), or None:
     # then the "direct" path is not direct (gathered once per run, see probes/route.py).
     default_route_tun: str | None = None
+    # http:// fetches (Host = the site) of an https target on addresses where HTTPS failed
+    # verification or that no genuine answer gave: censors serve their blockpage in cleartext.
+    cleartext_fetches: tuple[HttpFetch, ...] = ()
+    # Recent triggers of our own earlier probes (an earlier run) on the site's addresses.
+    own_triggers: tuple[OwnTrigger, ...] = ()
+    # This site's cleartext page was served for unrelated sites earlier in the run.
+    page_clusters: tuple[PageCluster, ...] = ()
 
 
 # --------------------------------------------------------------------------------- results
@@ -316,6 +355,9 @@ class SiteResult:
     # {"kind": "ooni", "measurement_uid", "report_id", "input", "probe_cc", "probe_asn",
     #  "measured_at", "test_version", "ooni_blocking", "ooni_accessible"}; None for our own.
     source: dict[str, Any] | None = None
+    cleartext_fetches: tuple[HttpFetch, ...] = ()  # see Observations.cleartext_fetches
+    own_triggers: tuple[OwnTrigger, ...] = ()  # see Observations.own_triggers
+    page_clusters: tuple[PageCluster, ...] = ()  # see Observations.page_clusters
 
     def observations(self) -> Observations:
         """The observations this result was judged from (for re-judging a saved run)."""
@@ -331,6 +373,9 @@ class SiteResult:
             elapsed_ms=self.elapsed_ms,
             stages_checked=self.stages_checked,
             default_route_tun=self.default_route_tun,
+            cleartext_fetches=self.cleartext_fetches,
+            own_triggers=self.own_triggers,
+            page_clusters=self.page_clusters,
         )
 
 

@@ -12,7 +12,20 @@ Rules of this package:
 
 from __future__ import annotations
 
-from reachcheck.analysis import context, dns, http, localproxy, tcp, tls, vantage, verdict
+from reachcheck.analysis import (
+    cleartext_check,
+    context,
+    dns,
+    http,
+    localproxy,
+    page_cluster,
+    residual_memory,
+    survivor,
+    tcp,
+    tls,
+    vantage,
+    verdict,
+)
 from reachcheck.model import Anomaly, Observations, SiteResult
 
 __all__ = ["judge", "anomalies"]
@@ -29,12 +42,15 @@ def _anomalies(facts: context.Facts) -> list[Anomaly]:
     suspects = frozenset(a for x in dns_found for a in x.addresses) - facts.genuine
     # A resolver's rewrite of a dead name points at an ad server: nothing there is the site's.
     suspects |= frozenset(dns.nxdomain_rewrite(facts))
-    return [
+    found = [
         *dns_found,
         *tcp.analyze(facts),
         *tls.analyze(facts, suspects),
         *http.analyze(facts, suspects),
+        *cleartext_check.blockpages(facts),
+        *page_cluster.blockpages(facts),
     ]
+    return survivor.mark(found, survivor.tried((c.address, c.sources) for c in facts.obs.tcp))
 
 
 def judge(
@@ -51,7 +67,8 @@ def judge(
     """
     facts = context.build(obs, tuple(public_ranges))
     found = _anomalies(facts)
-    d = vantage.with_proxy_view(obs, verdict.decide(facts, found))
+    d = residual_memory.review(facts, verdict.decide(facts, found))
+    d = vantage.with_proxy_view(obs, d)
     local = localproxy.detect(facts, fake_ip_pools)
     d = vantage.without_local_proxy_claims(d, local)
     t = obs.target
@@ -75,4 +92,7 @@ def judge(
         default_route_tun=obs.default_route_tun,
         reachable_via_proxy=vantage.reachable_via_proxy(obs),
         local_proxy=local,
+        cleartext_fetches=obs.cleartext_fetches,
+        own_triggers=obs.own_triggers,
+        page_clusters=obs.page_clusters,
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reachcheck.analysis import dns, hardcases, http, outside, pages, tcp, tls
+from reachcheck.analysis import dns, hardcases, http, outside, pages, survivor, tcp, tls
 from reachcheck.analysis.context import PROBE_ROLES, Facts, is_v6, target_handshakes
 from reachcheck.analysis.http import cleartext
 from reachcheck.model import Anomaly
@@ -234,6 +234,8 @@ def _probe_addresses(facts: Facts) -> bool:
 
 def _trusted_dns_works(facts: Facts) -> bool | None:
     ctrl = facts.control_addresses
+    if not ctrl:  # no control resolved the name: the answer that survived the race stands in
+        return survivor.trusted_dns_works(facts)
     if facts.validated & ctrl or any(
         f.ok and not cleartext(f) and f.address in ctrl for f in facts.obs.http
     ):

@@ -2,7 +2,8 @@
 
 It reuses the probe modules so both vantage points measure the same way: UDP DNS to the
 server's resolvers (A and AAAA), a TCP connect plus a verified target-SNI TLS handshake to every
-address (the probe's and its own), and one pinned HTTP fetch with redirects re-resolved here.
+address (the probe's and its own), and one pinned HTTP fetch with redirects re-resolved here,
+repeated once on the same address (the page's own variance: `ControlMeasurement.http_repeat`).
 
 SSRF guard (unless `allow_private`): the URL's host must not be, or resolve to, a special-purpose
 address (403), and neither may a redirect's. Special-purpose addresses *given by the probe* are
@@ -153,8 +154,13 @@ class Measurer:
             target.domain, target.port, target.scheme, own, given, own_source
         )
         http = await self._fetch(request, own, tcp, tls)
+        # A second fetch of the same page on the same address: dynamic and parked pages differ
+        # from fetch to fetch, and the analysis must know this page's own variance before it
+        # calls the probe's copy "different" (design §5.1).
+        repeat = await self._get(request, http.address) if http is not None and http.ok else None
         # `server` is filled in by the client with the URL it used.
-        measurement = ControlMeasurement(server="", ok=True, dns=dns, tcp=tcp, tls=tls, http=http)
+        measurement = ControlMeasurement(server="", ok=True, dns=dns, tcp=tcp, tls=tls, http=http,
+                                         http_repeat=repeat)
         return Outcome(measurement, skipped)
 
     async def _connect(
@@ -206,7 +212,10 @@ class Measurer:
         ranked = [a for a in own if a in usable] + usable
         if not ranked:
             return None
-        address = ranked[0]
+        return await self._get(request, ranked[0])
+
+    async def _get(self, request: MeasureRequest, address: str) -> HttpFetch:
+        """The GET of the target's URL pinned to `address`, under a whole-chain deadline."""
         started = time.monotonic()
         try:
             # The prober bounds each hop; this bounds a whole chain of slow redirects.

@@ -18,6 +18,7 @@ from typing import Any
 
 from reachcheck.model import DnsQuery, DnsRole
 from reachcheck.probes.dns_udp import (
+    DNS_ATTEMPTS,
     Exchange,
     _check_qtype,
     _failed,
@@ -242,6 +243,7 @@ class UdpDnsMux:
         exchange = Exchange(
             wire, qname, qtype, timeout=timeout, hold_on=hold_on, alloc_id=alloc_id, send=send,
             retransmit=role != "injection", timers=self._timers,
+            attempts=DNS_ATTEMPTS if role != "injection" else 1,
         )
         return exchange, key, index
 

@@ -29,6 +29,12 @@ MAX_RESPONSES = 16  # responses kept per query: enough for 1-3 injectors plus th
 # Malformed datagrams kept as evidence per query. Past this they are dropped, but the query keeps
 # waiting: a flood of garbage bearing our id must not hide the real answer behind it.
 MAX_MALFORMED = 4
+# A query that timed out is asked again (a fresh exchange: new id, its own timeout) before the
+# timeout counts: under load a resolver or the path drops a few datagrams, and a lost packet is
+# not censorship (design §5.1). Bounded, with a growing pause between attempts so a loaded
+# resolver gets room; `DnsQuery.attempts` records how many were made.
+DNS_ATTEMPTS = 2
+RETRY_BACKOFF = 0.25  # seconds before the second attempt; doubles for each further one
 _MAXNS = 3  # glibc uses the first three nameservers only (resolv.h MAXNS)
 
 
@@ -170,6 +176,7 @@ class Exchange:
         send: Callable[[bytes], None],
         retransmit: bool = True,
         timers: _Timers | None = None,
+        attempts: int = 1,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         self.wire, self.qname, self.qtype = wire, qname, qtype
@@ -182,6 +189,9 @@ class Exchange:
         self.done: asyncio.Future[None] = self.loop.create_future()
         self.t0 = 0.0
         self.t_end = 0.0
+        self._t_attempt = 0.0  # start of the current attempt (its timers count from here)
+        self.attempt = 1
+        self._max_attempts = max(1, attempts)
         self._locked: int | None = None
         self._malformed = 0
         # One timer at a time (half-timeout retransmit, then expiry; or the hold-on end):
@@ -196,6 +206,9 @@ class Exchange:
         self.on_answer: Callable[[], None] | None = None
         # Called once when the exchange ends (the mux's fast path cleans up there).
         self.on_finish: Callable[[], None] | None = None
+        # Called when the first attempt expired silent and a retry is scheduled: whoever waits
+        # for the accepted answer to pick addresses need not wait for the retry (query_udp).
+        self.on_retry: Callable[[], None] | None = None
 
     def _call_at(self, when: float, callback: Callable[[], None], lane: str) -> None:
         if self._timers is not None:
@@ -206,11 +219,15 @@ class Exchange:
 
     def start(self) -> None:
         self.t0 = self.loop.time()
+        self._begin_attempt(self.t0, "")
+
+    def _begin_attempt(self, now: float, lane: str) -> None:
+        self._t_attempt = now
         self._transmit()
         if self._retransmit:
-            self._call_at(self.t0 + self.timeout / 2, self._half_time, "half")
+            self._call_at(now + self.timeout / 2, self._half_time, lane + "half")
         else:
-            self._call_at(self.t0 + self.timeout, self._expire, "expire-at-once")
+            self._call_at(now + self.timeout, self._expire, lane + "expire-at-once")
 
     def _transmit(self) -> None:
         # The retransmit uses a fresh id and we keep only responses bearing the id of the first
@@ -222,7 +239,8 @@ class Exchange:
 
     def _half_time(self) -> None:
         # Nothing usable yet: the query or its answer may have been lost; send once more.
-        self._call_at(self.t0 + self.timeout, self._expire, "expire")
+        lane = "expire" if self.attempt == 1 else f"retry-expire-{self.attempt}"
+        self._call_at(self._t_attempt + self.timeout, self._expire, lane)
         self._transmit()
 
     def feed(self, data: bytes) -> None:
@@ -249,7 +267,7 @@ class Exchange:
             if self.on_answer is not None:
                 self.on_answer()
             # Hold on for more answers, but never past the query's own timeout.
-            close_at = min(now + self.hold_on, self.t0 + self.timeout)
+            close_at = min(now + self.hold_on, self._t_attempt + self.timeout)
             if close_at <= now:
                 self.finish()
                 return
@@ -266,9 +284,23 @@ class Exchange:
 
     def _expire(self) -> None:
         if self.accepted is None:
+            if not self.responses and self.attempt < self._max_attempts:
+                # Silence, not garbage: ask again after a pause (the ids of earlier attempts
+                # stay valid, so a late answer to them still counts).
+                pause = RETRY_BACKOFF * 2 ** (self.attempt - 1)
+                self.attempt += 1
+                lane = f"retry-{self.attempt}"
+                self._call_at(self.loop.time() + pause, self._retry, lane)
+                if self.on_retry is not None:
+                    self.on_retry()
+                return
             self.finish("dns_malformed" if self.responses else "timeout")
         else:
             self.finish()
+
+    def _retry(self) -> None:
+        if not self.done.done() and self.accepted is None:
+            self._begin_attempt(self.loop.time(), f"retry-{self.attempt}-")
 
     def finish(self, error: str | None = None) -> None:
         # The timer goes first: when the awaiting task is cancelled, `done` is cancelled with
@@ -286,8 +318,9 @@ class Exchange:
     def result(self, resolver: str, role: DnsRole) -> DnsQuery:
         if self.accepted is not None:
             elapsed = self.responses[self.accepted].arrived_ms
-        else:
-            elapsed = round((self.t_end - self.t0) * 1000, 3)
+        else:  # (still running when asked early: the time so far)
+            end = self.t_end if self.done.done() else self.loop.time()
+            elapsed = round((end - self.t0) * 1000, 3)
         return DnsQuery(
             resolver=resolver,
             role=role,
@@ -298,6 +331,7 @@ class Exchange:
             responses=tuple(self.responses),
             error=self.error,
             accepted=self.accepted,
+            attempts=self.attempt,
         )
 
 
@@ -335,6 +369,7 @@ async def query_udp(
     hold_on: float,
     query_wire: bytes | None = None,
     on_answer: Callable[[DnsQuery], None] | None = None,
+    attempts: int = DNS_ATTEMPTS,
 ) -> DnsQuery:
     """Ask `server` (numeric IP, port) for (qname, qtype) over UDP and record every response.
 
@@ -343,8 +378,10 @@ async def query_udp(
     came) or "error". `query_wire` is a prebuilt `build_query(qname, qtype)` (its id is
     replaced), so big runs build each query once. `on_answer`, if given, is called once with
     the query as it stands when the first well-formed response is accepted (the hold-on
-    window still running): callers can act on the accepted answer early, while the returned
-    DnsQuery (after the window) holds every response.
+    window still running), or when the first attempt expired silent (nothing to act on; the
+    retry goes on): callers can act early, while the returned DnsQuery (after the window)
+    holds every response. A timeout is retried (up to `attempts` exchanges in all, with a
+    pause between them) before it counts.
     """
     _check_qtype(qtype)
     wire = query_wire if query_wire is not None else build_query(qname, qtype)
@@ -361,6 +398,8 @@ async def query_udp(
         alloc_id=random_id,
         send=lambda data: transport.sendto(data) if transport is not None else None,
         retransmit=role != "injection",
+        # The injection probe runs no DNS service: its silence is the normal case.
+        attempts=attempts if role != "injection" else 1,
     )
     try:
         family, addr = sockaddr(server)
@@ -374,7 +413,18 @@ async def query_udp(
             sock.close()
         return _failed(resolver, role, qname, qtype, exc)
     if on_answer is not None:
-        exchange.on_answer = lambda: on_answer(exchange.result(resolver, role))
+        told = False
+
+        def tell() -> None:
+            # Once: at the accepted answer, or when the first attempt expired (the retry goes
+            # on; its answer is in the returned DnsQuery, but no caller waits for it).
+            nonlocal told
+            if not told:
+                told = True
+                on_answer(exchange.result(resolver, role))
+
+        exchange.on_answer = tell
+        exchange.on_retry = tell
     try:
         exchange.start()
         await exchange.done

@@ -12,6 +12,7 @@ import asyncio
 import collections
 import dataclasses
 import functools
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
@@ -21,12 +22,15 @@ from reachcheck.model import (
     DnsQuery,
     HttpFetch,
     Observations,
+    OwnTrigger,
     SiteResult,
     Target,
     TcpConnect,
     TlsHandshake,
 )
+from reachcheck.runner.clusters import PageClusters
 from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracker
+from reachcheck.runner.memory import ResidualMemory
 from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet, QueryUdp
 
 DEFAULT_RESIDUAL_WINDOW = 180.0
@@ -52,6 +56,8 @@ class Recorder:
     tls: list[TlsHandshake] = dataclasses.field(default_factory=list)
     http: list[HttpFetch] = dataclasses.field(default_factory=list)
     control: ControlMeasurement | None = None
+    cleartext: list[HttpFetch] = dataclasses.field(default_factory=list)
+    own_triggers: list[OwnTrigger] = dataclasses.field(default_factory=list)
 
     def observations(self, elapsed_ms: float) -> Observations:
         return Observations(
@@ -62,6 +68,8 @@ class Recorder:
             http=tuple(self.http),
             control=self.control,
             elapsed_ms=elapsed_ms,
+            cleartext_fetches=tuple(self.cleartext),
+            own_triggers=tuple(self.own_triggers),
         )
 
 
@@ -82,6 +90,9 @@ def inconclusive(target: Target, reason: str, obs: Observations | None = None) -
         control=obs.control if obs else None,
         elapsed_ms=obs.elapsed_ms if obs else 0.0,
         summary="The check could not be completed.",
+        cleartext_fetches=obs.cleartext_fetches if obs else (),
+        own_triggers=obs.own_triggers if obs else (),
+        page_clusters=obs.page_clusters if obs else (),
     )
 
 
@@ -110,6 +121,9 @@ class Session:
         self.rate = RateLimiter(config.rate)
         window = getattr(config, "residual_window", DEFAULT_RESIDUAL_WINDOW)
         self.residual = ResidualTracker(window)
+        self.memory: ResidualMemory | None = None  # triggers of earlier runs (memory.py)
+        self.clusters = PageClusters()  # page key -> domains that served it (clusters.py)
+        self._wall0 = 0.0
         self.contexts: Any = None
         self.doh: tuple[tuple[str, DohLike], ...] = ()
         self.http: HttpLike | None = None
@@ -128,6 +142,12 @@ class Session:
     async def __aenter__(self) -> Session:
         cfg, probes = self.config, self.probes
         self._t0 = asyncio.get_running_loop().time()
+        self._wall0 = time.time()
+        if getattr(cfg, "residual_memory", False) and not self.dns_only:
+            self.memory = ResidualMemory(getattr(cfg, "residual_window", DEFAULT_RESIDUAL_WINDOW))
+            # Only recalled where the benign handshake shows the penalty still on (site.py):
+            # a fresh reset after the penalty ended is fresh evidence, not a leftover.
+            self.memory.load(self._wall0)
         if cfg.system_nameservers is not None:
             self.system = tuple(cfg.system_nameservers)
         elif cfg.system_resolver:
@@ -172,6 +192,8 @@ class Session:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        if self.memory is not None:
+            self.memory.save()
         for fut in self._benign.values():
             fut.cancel()
         self._benign.clear()
@@ -270,6 +292,11 @@ class Session:
         obs = dataclasses.replace(obs, stages_checked=stages)
         if self.default_route_tun is not None:
             obs = dataclasses.replace(obs, default_route_tun=self.default_route_tun)
+        obs = self.clusters.attach(obs)  # the same page for unrelated sites in this run
+        if self.memory is not None:
+            benign_ok = {(t.address, t.port) for t in obs.tls if t.kind == "benign" and t.ok}
+            shakes = [*obs.tls, *(f.tls for f in obs.http if f.tls is not None)]
+            self.memory.note(shakes, benign_ok, time.time())
         try:
             return judge(obs)
         except Exception as exc:

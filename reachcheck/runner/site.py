@@ -18,6 +18,7 @@ import ipaddress
 from collections.abc import Callable, Sequence
 
 from reachcheck.model import DnsQuery, HttpFetch, Target, TcpConnect, TlsHandshake
+from reachcheck.runner import extra
 from reachcheck.runner.dns import SiteDns, candidate_addresses, select_addresses
 from reachcheck.runner.probeset import ResolveFn
 from reachcheck.runner.session import Recorder, Session
@@ -44,6 +45,11 @@ async def measure(
             on_tail()
         if dns is not None:
             rec.dns.extend(await dns.finish())
+            dns = None  # recorded in full: a cut-off from here on must not add it again
+            if not session.dns_only:
+                sources = extra.survivor_sources(session, rec)
+                if sources:
+                    await _local(session, target, rec, sources)
     except BaseException:
         if dns is not None:  # cut off (deadline, interrupt) or a bug: keep what completed
             rec.dns.extend(dns.abort())
@@ -75,6 +81,9 @@ async def _local(session: Session, target: Target, rec: Recorder, sources: Sourc
     stages = session.config.stages
     if target.scheme == "https" and ({"tls", "http"} & stages):
         await _https(session, target, rec, addresses, sources)
+        if "http" in stages and session.http is not None:
+            await extra.cleartext_checks(session, target, rec, addresses, sources,
+                                         _resolver(session))
     else:
         await _cleartext(session, target, rec, addresses, sources)
 
@@ -93,6 +102,13 @@ async def _https(
     ok_benign: set[str] = set()
     live: list[str] = []
     for address, (tcp, hs) in zip(addresses, benign, strict=True):
+        if session.memory is not None and extra.boxed(session, rec, address, port, tcp, hs):
+            # Still punished for an earlier run's trigger: recorded (flagged), left alone.
+            rec.tcp.append(dataclasses.replace(tcp, sources=sources[address],
+                                               possibly_residual=not tcp.ok))
+            if tcp.ok:
+                rec.tls.append(dataclasses.replace(hs, possibly_residual=True))
+            continue
         rec.tcp.append(dataclasses.replace(tcp, sources=sources[address]))
         if tcp.ok:  # a handshake whose connect failed never happened: the TcpConnect says it
             rec.tls.append(hs)

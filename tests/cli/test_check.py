@@ -95,6 +95,14 @@ def test_defaults_reach_config_untouched(fake_runner: Callable[..., FakeRunner])
     assert fake.config.resolvers == DEFAULT_RESOLVERS and fake.config.doh == DEFAULT_DOH
 
 
+def test_no_residual_memory(fake_runner: Callable[..., FakeRunner]) -> None:
+    fake = fake_runner()
+    assert invoke("check", *LOOPBACK, "a.test").exit_code == 0
+    assert fake.config.residual_memory is True
+    assert invoke("check", *LOOPBACK, "--no-residual-memory", "a.test").exit_code == 0
+    assert fake.config.residual_memory is False
+
+
 def test_doh_none(fake_runner: Callable[..., FakeRunner]) -> None:
     fake = fake_runner()
     assert invoke("check", *LOOPBACK[:4], "--doh", "none", "a.test").exit_code == 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -16,7 +18,7 @@ from reachcheck.control.protocol import MAX_BODY
 from reachcheck.model import ControlMeasurement
 from tests.control.conftest import TOKEN, RunningServer
 from tests.fakes.dns_server import FakeDnsServer, Rule
-from tests.fakes.http_server import HttpApp, Page
+from tests.fakes.http_server import Behavior, HttpApp, Page, Request
 from tests.fakes.tls_server import FakeServer
 
 Start = Callable[..., RunningServer]
@@ -265,3 +267,36 @@ async def test_certificate_that_fails_from_the_control_too(
     assert not tls.ok and tls.error == "cert_unknown_ca"
     assert tls.cert is not None and "rogue" in tls.cert.issuer
     assert got.http is None  # no verified handshake: a fetch would only repeat the failure
+
+
+@dataclass(frozen=True)
+class _Dynamic(Behavior):
+    """A page that changes on every request (a counter in its title), like a dynamic site."""
+
+    def respond(self, sock: socket.socket, req: Request, server: FakeServer) -> bool:
+        n = sum(1 for r in server.requests if r.host == req.host)
+        return Page(f"Visit number {n}").respond(sock, req, server)
+
+
+async def test_the_page_is_fetched_twice_for_its_own_variance(
+    control: Start, ca_bundle: str, dns: FakeDnsServer
+) -> None:
+    running = control(allow_private=True)
+    dns.set("dyn.test", Rule.answer("127.0.0.1"))
+    app = HttpApp({"dyn.test": {"/": _Dynamic()}})
+    with FakeServer(tls=True, app=app) as target:
+        got = measurement(await post(running, ca_bundle, {"url": target.url("dyn.test")}))
+        fetched = [r for r in target.requests if r.host == "dyn.test"]
+    assert got.http is not None and got.http_repeat is not None
+    assert (got.http.title, got.http_repeat.title) == ("Visit number 1", "Visit number 2")
+    assert got.http_repeat.address == got.http.address and len(fetched) == 2
+
+
+async def test_no_repeat_when_the_first_fetch_failed(
+    control: Start, ca_bundle: str, dns: FakeDnsServer
+) -> None:
+    running = control(allow_private=True)
+    dns.set("badcert.test", Rule.answer("127.0.0.1"))
+    with FakeServer(tls=True, tls_mode="unknown_ca") as target:
+        got = measurement(await post(running, ca_bundle, {"url": target.url("badcert.test")}))
+    assert got.http is None and got.http_repeat is None

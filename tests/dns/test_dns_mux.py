@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from reachcheck.probes.dns_mux import UdpDnsMux
-from reachcheck.probes.dns_udp import MAX_RESPONSES
+from reachcheck.probes.dns_udp import DNS_ATTEMPTS, MAX_RESPONSES
 from tests.fakes.dns_server import FakeDnsServer, Rule
 
 RULES = {
@@ -202,5 +202,7 @@ async def test_injection_role_is_not_retransmitted(server: FakeDnsServer) -> Non
                          hold_on=0.1)
         assert probe is not None and inj is not None
         await asyncio.gather(probe.done, inj.done)
-    assert len(probe.exchange.ids) == 2 and len(inj.exchange.ids) == 1
+    # The probe resolver: a retransmit per attempt (DNS_ATTEMPTS of them); the injection
+    # probe: one send, no retransmit, no retry.
+    assert len(probe.exchange.ids) == 2 * DNS_ATTEMPTS and len(inj.exchange.ids) == 1
     assert probe.result().error == inj.result().error == "timeout"

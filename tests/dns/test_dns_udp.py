@@ -81,11 +81,40 @@ async def test_extended_dns_error_is_kept(server: FakeDnsServer) -> None:
 
 
 async def test_silent_server_times_out_after_one_retransmit(server: FakeDnsServer) -> None:
-    query = await ask(server, "quiet.test", timeout=0.3)
+    query = await query_udp(server.address, "quiet.test", "A", "probe", timeout=0.3,
+                            hold_on=0.1, attempts=1)
     assert query.error == "timeout" and query.responses == () and query.accepted is None
-    assert query.elapsed_ms >= 300
+    assert query.elapsed_ms >= 300 and query.attempts == 1
     sent = [q for q in server.queries if q.qname == "quiet.test"]
     assert len(sent) == 2 and sent[0].qid != sent[1].qid
+
+
+async def test_timeout_is_retried_with_a_pause_before_it_counts() -> None:
+    with FakeDnsServer({"mute.test": Rule.quiet()}) as srv:
+        query = await query_udp(srv.address, "mute.test", "A", "system", timeout=0.2,
+                                hold_on=0.1, attempts=3)
+        sent = [q for q in srv.queries if q.qname == "mute.test"]
+    assert query.error == "timeout" and query.attempts == 3
+    # Three attempts of 0.2 s (each with its retransmit) and pauses of 0.25 s and 0.5 s.
+    assert query.elapsed_ms >= 3 * 200 + 250 + 500
+    assert len(sent) == 6 and len({q.qid for q in sent}) == 6
+
+
+async def test_answer_to_a_retry_is_accepted_and_the_attempts_recorded() -> None:
+    # The first attempt and its retransmit are lost (a loaded resolver dropping datagrams).
+    with FakeDnsServer({"busy.test": Rule(a=("192.0.2.44",), drop=2)}) as srv:
+        query = await query_udp(srv.address, "busy.test", "A", "probe", timeout=0.2,
+                                hold_on=0.05)
+    assert query.error is None and query.attempts == 2
+    assert query.answer is not None and query.answer.addresses == ("192.0.2.44",)
+
+
+async def test_the_injection_probe_is_not_retried() -> None:
+    with FakeDnsServer({"mute.test": Rule.quiet()}) as srv:
+        query = await query_udp(srv.address, "mute.test", "A", "injection", timeout=0.2,
+                                hold_on=0.1)
+        sent = [q for q in srv.queries if q.qname == "mute.test"]
+    assert query.error == "timeout" and query.attempts == 1 and len(sent) == 1
 
 
 async def test_lost_query_is_retransmitted(server: FakeDnsServer) -> None:
@@ -324,5 +353,21 @@ async def test_on_answer_hands_out_the_accepted_answer_before_the_hold_on_ends(
 
 async def test_on_answer_is_not_called_without_an_answer(server: FakeDnsServer) -> None:
     called: list[object] = []
-    query = await ask(server, "quiet.test", timeout=0.2, on_answer=called.append)
+    # One attempt: nothing to tell early (with a retry it is told when the first one expired).
+    query = await ask(server, "quiet.test", timeout=0.2, on_answer=called.append, attempts=1)
     assert query.error == "timeout" and called == []
+
+
+async def test_the_early_hook_does_not_wait_for_the_retry() -> None:
+    # Whoever picks addresses from the accepted answer is told when the first attempt expired
+    # (nothing to connect to from this resolver), not after the retry too.
+    told: list[tuple[float, object]] = []
+    loop = asyncio.get_running_loop()
+    with FakeDnsServer({"mute.test": Rule.quiet()}) as srv:
+        t0 = loop.time()
+        query = await query_udp(srv.address, "mute.test", "A", "probe", timeout=0.3,
+                                hold_on=0.1, attempts=2,
+                                on_answer=lambda q: told.append((loop.time() - t0, q.answer)))
+    assert query.error == "timeout" and query.attempts == 2
+    ((when, answer),) = told
+    assert answer is None and 0.3 <= when < 0.5

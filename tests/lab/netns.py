@@ -294,8 +294,9 @@ class Lab:
         return [f"route add {r} via {S.CENSOR_CLIENT_SIDE}" for r in LAB_RANGES]
 
     def _world_addresses(self) -> set[str]:
-        fixed = {S.PUBLIC_RESOLVER, S.DOH_ADDR, S.INJECTION_PROBE, S.BLOCKPAGE_ADDR,
-                 S.MITM_ADDR, S.MITM_ONE_ADDR, PROXY_ADDR, S.CONTROL_ADDR}
+        fixed = {S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2, S.DOH_ADDR, S.INJECTION_PROBE,
+                 S.BLOCKPAGE_ADDR, S.MITM_ADDR, S.MITM_ONE_ADDR, PROXY_ADDR, S.CONTROL_ADDR,
+                 S.BLOCKPAGE_SERVER}
         return fixed | {s.address for s in self.scenarios}
 
     # -------------------------------------------------------------------------- servers
@@ -360,9 +361,16 @@ class Lab:
         leaf(ca, S.CONTROL_NAME, "control", S.CONTROL_NAME, S.CONTROL_ADDR)  # = control_pem
         http.append({"address": S.MITM_ADDR, "port": 443, "tls": mitm_tls,
                      "pages": {s.domain: _page(s.title, "proxied") for s in mitm}})
+        # The filtering appliance: one certificate of its own for every SNI, blockpage on 80.
+        http.append({"address": S.BLOCKPAGE_SERVER, "port": 443,
+                     "tls": [leaf(rogue, "filter.appliance.test", "appliance")],
+                     "default": S.MM_BLOCKPAGE})
+        http.append({"address": S.BLOCKPAGE_SERVER, "port": 80, "tls": None,
+                     "default": S.MM_BLOCKPAGE})
         world = {
-            "dns": [{"address": S.PUBLIC_RESOLVER, "port": 53, "zone": truth,
-                     "delay_ms": S.PUBLIC_RESOLVER_DELAY_MS}],
+            "dns": [{"address": a, "port": 53, "zone": truth,
+                     "delay_ms": S.PUBLIC_RESOLVER_DELAY_MS}
+                    for a in (S.PUBLIC_RESOLVER, S.PUBLIC_RESOLVER2)],
             "http": http,
         }
         inject = {s.domain: list(a.forged) for s in self.scenarios for a in s.censor

@@ -27,6 +27,7 @@ CENSOR_WORLD_SIDE = "10.77.1.1"
 WORLD_ADDR = "10.77.1.2"  # world end of the censor<->world veth
 ISP_RESOLVER = "10.53.0.53"  # the client's "system" resolver, run by the censor (the ISP)
 PUBLIC_RESOLVER = "198.18.0.53"  # a resolver "abroad" (a public resolver stand-in): --resolver
+PUBLIC_RESOLVER2 = "198.18.0.54"  # a second honest resolver abroad (runs that ask two)
 DOH_ADDR = "198.18.0.43"  # DoH control resolver, https://doh.test/dns-query
 DOH_NAME = "doh.test"
 INJECTION_PROBE = "198.18.0.99"  # a world address running no DNS service
@@ -35,6 +36,9 @@ MITM_ADDR = "198.18.3.1"  # the censor's TLS interceptor (cert from an untrusted
 # A second interceptor that shows ONE certificate (its own name, untrusted CA) for every SNI.
 MITM_ONE_ADDR = "198.18.3.3"
 MITM_ONE_NAME = "filter-appliance.test"
+# A filtering appliance lying DNS points to (an address no fingerprint lists): HTTPS with its
+# own untrusted certificate for every SNI, the national blockpage on port 80.
+BLOCKPAGE_SERVER = "198.18.3.4"
 FORGED_POOL = "198.18.200."  # forged answers point here; nothing answers there (GFW-like)
 BOGON_ANSWER = "10.66.0.7"  # private address a lying resolver hands out; not a known censor IP
 SITE_NET = "198.18.1."  # site i gets SITE_NET + (10 + i)
@@ -243,6 +247,9 @@ def _s(
 
 
 NOT_BLOCKED = ("accessible", "site_down", "inconclusive")
+# The three unknown-blockpage sites get the same page from the proxy: whichever finishes after
+# the other two is judged a blockpage confirmed by the run's page cluster (test_page_cluster.py).
+CLUSTERED = ("accessible", "http_blocked")
 
 _CENSORED: tuple[Scenario, ...] = (
     _s("dns-injection", "coingecko.test", "dns_blocked", ("dns.injection",), InjectDns(),
@@ -291,16 +298,16 @@ _CENSORED: tuple[Scenario, ...] = (
     # Unknown blockpages: without a control server nothing tells them from the site's own page
     # (accessible is the honest answer); the control server's fetch of the genuine page shows
     # the difference (OONI's rule, design §4: http.status_diff / http.body_diff).
-    _s("unknown-blockpage", "poloniex.test", "accessible", (),
+    _s("unknown-blockpage", "poloniex.test", CLUSTERED, (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE, framing="http10"), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
        control_verdicts_one_fetch="inconclusive",
        note="proxy serves a 200 page no fingerprint knows (bare HTTP/1.0 answer)"),
-    _s("unknown-blockpage-403", "bitstamp.test", "accessible", (),
+    _s("unknown-blockpage-403", "bitstamp.test", CLUSTERED, (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE, status="403 Forbidden"), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.status_diff",),
        note="proxy answers 403 with a page no fingerprint knows"),
-    _s("unknown-blockpage-http11", "bitmex.test", "accessible", (),
+    _s("unknown-blockpage-http11", "bitmex.test", CLUSTERED, (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
        control_verdicts_one_fetch="inconclusive",
@@ -311,6 +318,10 @@ _CENSORED: tuple[Scenario, ...] = (
     # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs.
     _s("throttled", "bitget.test", ("http_blocked", "accessible"), ("http.throttled",),
        Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s"),
+    _s("dns-blockpage-server", "bitpanda.test", "dns_blocked", ("dns.*", "http.blockpage"),
+       IspDns((BLOCKPAGE_SERVER,)),
+       note="ISP resolver points the https site at a blockpage server: its certificate fails, "
+            "its http:// page (Host = the site) is a known blockpage"),
     _s("ghost-dns", "ghostsite.test", "dns_blocked", ("dns.*",), IspDns((BLOCKPAGE_ADDR,)),
        exists=False, note="name does not exist upstream; the ISP resolver still answers"),
     # Design 5.1, "the control fails the same way" only with the same kind of failure: the

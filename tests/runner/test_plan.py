@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from reachcheck.model import TcpConnect, TlsHandshake
+from reachcheck.model import Observations, SiteResult, TcpConnect, TlsHandshake
+from reachcheck.runner import memory
 from reachcheck.runner.session import Recorder, Session
 from reachcheck.runner.site import measure
 from reachcheck.targets import parse_target
@@ -101,11 +102,30 @@ async def test_failed_fetch_is_retried_on_a_control_only_address(net: FakeNet) -
     net.control["a.test"] = ("127.0.0.10",)
     net.tls_errors[("127.0.0.66", "a.test")] = "cert_hostname"
     (rec,) = await measure_sites(net, "a.test")
-    assert [c[1] for c in calls(net, "fetch")] == ["127.0.0.66", "127.0.0.10"]
+    # Then http:// on the address that failed verification (a blockpage is served there).
+    assert [c[1] for c in calls(net, "fetch")] == ["127.0.0.66", "127.0.0.10", "127.0.0.66"]
     assert [(f.address, f.ok) for f in rec.http] == [("127.0.0.66", False), ("127.0.0.10", True)]
+    assert [(f.url, f.address) for f in rec.cleartext] == [("http://a.test/", "127.0.0.66")]
     assert [c for c in calls(net, "tls") if c[3] == "target"] == []  # fetches carried them
     by_addr = {t.address: t.sources for t in rec.tcp}
     assert by_addr == {"127.0.0.66": ("system", "probe"), "127.0.0.10": ("control",)}
+
+
+async def test_no_cleartext_fetch_for_a_site_that_verifies(net: FakeNet) -> None:
+    net.local["a.test"] = ("127.0.0.10",)
+    net.control["a.test"] = ("127.0.0.20",)  # a CDN answering differently: both verify
+    (rec,) = await measure_sites(net, "a.test")
+    assert rec.cleartext == [] and len(calls(net, "fetch")) == 1
+
+
+async def test_cleartext_fetch_on_an_address_no_control_gave_whose_tls_fails(
+    net: FakeNet,
+) -> None:
+    net.local["a.test"] = ("127.0.0.66",)
+    net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.66", "a.test")] = "reset"
+    (rec,) = await measure_sites(net, "a.test")
+    assert [f.address for f in rec.cleartext] == ["127.0.0.66"]
 
 
 async def test_control_only_address_gets_a_handshake_when_the_fetch_works(net: FakeNet) -> None:
@@ -275,3 +295,84 @@ async def test_stop_with_real_sessions_cancels_hanging_probes_and_closes(net: Fa
     assert summary.interrupted and summary.total == 0
     assert net.active["127.0.0.10"] == 0  # the hanging handshakes were cancelled
     assert "http" in net.closed
+
+
+async def test_an_earlier_runs_trigger_keeps_the_site_out_of_the_penalty_box(
+    net: FakeNet,
+) -> None:
+    """Run 1 resets the SNI (benign passes): remembered on disk. Run 2, inside the window,
+    finds even the benign SNI failing: the address is recorded as still punished and the
+    site's own SNI is not sent there again (that would only prolong the penalty)."""
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.10", "a.test")] = "reset"
+    (first,) = await measure_sites_judged(net, "a.test")
+    assert first.own_triggers == ()  # nothing remembered before the first run
+    net.calls.clear()
+    net.tls_errors[("127.0.0.10", "benign.test")] = "reset"  # the penalty box
+    (second,) = await measure_sites_judged(net, "a.test")
+    assert [c for c in calls(net, "fetch") + calls(net, "tls") if c[2] == "a.test"] == []
+    (trigger,) = second.own_triggers
+    assert (trigger.address, trigger.port, trigger.sni, trigger.error, trigger.active) == (
+        "127.0.0.10", 443, "a.test", "reset", True)
+    assert [h.possibly_residual for h in second.tls] == [True]
+
+
+async def test_a_remembered_trigger_whose_penalty_is_over_changes_nothing(net: FakeNet) -> None:
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.10", "a.test")] = "reset"
+    await measure_sites_judged(net, "a.test")
+    del net.tls_errors[("127.0.0.10", "a.test")]  # the block is gone, the benign SNI passes
+    net.calls.clear()
+    (second,) = await measure_sites_judged(net, "a.test")
+    assert calls(net, "fetch") == [("fetch", "127.0.0.10", "a.test")]
+    assert [t.active for t in second.own_triggers] == [False]
+
+
+async def measure_sites_judged(net: FakeNet, *names: str) -> list[Observations]:
+    """One run through Session.check (which feeds the residual memory) in a whole session
+    (whose end writes it); the observations each site was judged from."""
+    seen: list[Observations] = []
+
+    def judge(obs: Observations) -> SiteResult:
+        seen.append(obs)
+        return stub_judge(obs)
+
+    async with Session(loopback_config(), net.probes(), judge=judge) as session:
+        for name in names:
+            await session.check(parse_target(name))
+    return seen
+
+
+async def test_without_residual_memory_nothing_is_read_or_written(net: FakeNet) -> None:
+    net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
+    net.tls_errors[("127.0.0.10", "a.test")] = "reset"
+    async with Session(loopback_config(residual_memory=False), net.probes(),
+                       judge=stub_judge) as session:
+        await session.check(parse_target("a.test"))
+        assert session.memory is None
+    assert not memory.state_dir().exists()
+
+
+async def test_the_answer_that_survives_the_race_is_tried_when_no_control_answers(
+    net: FakeNet,
+) -> None:
+    # Both UDP resolvers get the forged answer first and the real one late; no DoH control.
+    net.local["a.test"] = ("127.0.0.66",)
+    net.late["a.test"] = ("127.0.0.10",)
+    net.tcp_errors["127.0.0.66"] = "timeout"  # nothing answers at the forged address
+    # (loopback stands in for public addresses here: declared public, as labs do)
+    (rec,) = await measure_sites(net, "a.test", doh=(), hold_on=0.01,
+                                 public_ranges=("127.0.0.0/8",))
+    by_addr = {c.address: c.sources for c in rec.tcp}
+    assert by_addr == {"127.0.0.66": ("system", "probe"), "127.0.0.10": ("survivor",)}
+    assert [(f.address, f.ok) for f in rec.http] == [("127.0.0.10", True)]
+    assert len([q for q in rec.dns if q.role != "injection"]) == 2  # recorded once each
+
+
+async def test_no_survivor_is_tried_when_a_control_answers(net: FakeNet) -> None:
+    net.local["a.test"] = ("127.0.0.66",)
+    net.late["a.test"] = ("127.0.0.10",)
+    net.tcp_errors["127.0.0.66"] = "timeout"
+    (rec,) = await measure_sites(net, "a.test", hold_on=0.01,  # the DoH fake: NXDOMAIN
+                                 public_ranges=("127.0.0.0/8",))
+    assert not any("survivor" in c.sources for c in rec.tcp)
