@@ -67,6 +67,11 @@ def cleartext(f: HttpFetch) -> bool:
     return final.startswith("http://") or f.tls is None or not f.tls.ok
 
 
+# A redirect whose head arrived (status parsed) but could not be followed (OONI QA
+# redirectWithBrokenLocation: the site's own broken Location header, for everyone).
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
 def request_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     """http.reset / http.timeout / http.eof / http.error: the request fails after TLS (https) or
     TCP (http) to that address succeeded, on a genuine address (or, with no control at all, an
@@ -77,6 +82,8 @@ def request_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
     for f in facts.obs.http:
         if f.ok or f.error in NOT_HTTP or f.address in suspects:
             continue
+        if f.error == "http_protocol" and f.status in REDIRECT_STATUSES:
+            continue  # a redirect arrived whole but its Location is broken: the site's own
         if facts.control_available and f.address not in facts.genuine:
             continue
         https = f.url.startswith("https://")
@@ -127,15 +134,20 @@ def _host(url: str) -> str:
 
 def redirect_offsite(facts: Facts) -> list[Anomaly]:
     """http.redirect_offsite: a cleartext hop redirects to another registrable domain that the
-    control server's fetch does not reach too (www. and same-site redirects are normal)."""
+    control server's fetch does not reach too (www. and same-site redirects are normal), and
+    the fetch does not end on the control's own page (the site's redirect, seen from outside)."""
     home = registrable(facts.domain)
     ctrl = facts.control_fetch
     ctrl_sites = set()
     if ctrl is not None:
         ctrl_sites = {registrable(_host(u)) for u in [ctrl.final_url or ""] if u}
         ctrl_sites |= {registrable(_host(h.location or "")) for h in ctrl.redirects if h.location}
+    ctrl_m = facts.obs.control
     out: list[Anomaly] = []
     for f in facts.obs.http:
+        if (ctrl is not None and ctrl_m is not None and ctrl.ok and f.ok
+                and f.status == ctrl.status and not pages.differs_from_control(f, ctrl_m)):
+            continue  # it ends on the control's own page: the site sends everyone there
         for hop in f.redirects:
             if not hop.url.startswith("http://") or not hop.location:
                 continue
@@ -180,6 +192,12 @@ def compare(
     return status, body, headers, title
 
 
+# Titles of the browser checks CDNs show to clients they distrust (Cloudflare's challenge and
+# block pages, served with 403/503): the site's own CDN deciding, a known false-positive class
+# of OONI's status rule (its QA scenario cloudflareCAPTCHA), not a censor's page.
+CDN_CHALLENGE_TITLES = frozenset({"just a moment...", "attention required! | cloudflare"})
+
+
 def diff(facts: Facts) -> list[Anomaly]:
     """http.status_diff / http.body_diff: a cleartext page differs from the control server's.
     Status: another code than the control's 2xx (not when the control's two fetches disagree
@@ -198,6 +216,8 @@ def diff(facts: Facts) -> list[Anomaly]:
         if status is False:
             if repeat is not None and repeat.ok and repeat.status != ctrl.status:
                 continue  # the control's own status changes from fetch to fetch
+            if (f.title or "").strip().lower() in CDN_CHALLENGE_TITLES:
+                continue  # the site's CDN asks this client for a browser check: not a censor
             detail = f"status {f.status} from {f.address}; the control server got {ctrl.status}"
             return [Anomaly("http", "http.status_diff", detail, (f.address,))]
         if status and var != "varies" and pages.differs_from_control(f, ctrl_m):

@@ -17,6 +17,7 @@ certificate that does not verify (interception).
 
 from __future__ import annotations
 
+from reachcheck.analysis import outside
 from reachcheck.analysis.context import Facts, target_handshakes
 from reachcheck.model import Anomaly, CertInfo, TlsHandshake
 
@@ -111,15 +112,15 @@ def _mitm_evidence(facts: Facts, t: TlsHandshake) -> tuple[str, bool] | None:
     is (or may be) the site's own certificate."""
     if _control_verified(facts, t.address):
         return "; the control server verified the site on this address", True
-    outside = outside_certs(facts, t)
-    if outside:
-        # Compare fingerprints with what the control server, outside any interceptor, saw.
-        if any(_same_cert(o, t.cert) for o in outside):
-            return None  # the site's own certificate (e.g. a chain missing its intermediate)
+    if seen_outside(facts, t):
+        return None  # the site's own certificate (e.g. a chain missing its intermediate)
+    certs = outside_certs(facts, t)
+    if certs:
+        # Fingerprints differ from what the control server, outside any interceptor, saw.
         if t.error not in MITM_ERRORS or t.cert is None:
             return None
-        why = f"; the control server was shown another certificate (issuer {outside[0].issuer!r})"
-        return why, False
+        issuer = certs[0].issuer
+        return f"; the control server was shown another certificate (issuer {issuer!r})", False
     if t.error not in MITM_ERRORS:
         return None  # a name mismatch or expiry from a trusted CA: the site's own mistake
     if any(_same_cert(b.cert, t.cert) for b in _benign(facts, t.address)):
@@ -128,9 +129,14 @@ def _mitm_evidence(facts: Facts, t: TlsHandshake) -> tuple[str, bool] | None:
 
 
 def seen_outside(facts: Facts, t: TlsHandshake) -> bool:
-    """The outside view (control server or proxy) was shown this very certificate on the same
-    endpoint: the certificate is the site's own, not an interceptor's."""
-    return any(_same_cert(o, t.cert) for o in outside_certs(facts, t))
+    """The outside view (control server or proxy) met this certificate on the same endpoint:
+    it was shown the very same certificate, or, where no certificate was kept (OONI's test
+    helper keeps none), its own handshake failed on the certificate too. Either way the
+    certificate is the site's own, not an interceptor's."""
+    certs = outside_certs(facts, t)
+    if certs:
+        return any(_same_cert(o, t.cert) for o in certs)
+    return outside.tls_agreement(facts, (t.address, t.port), t.error) == "same"
 
 
 def cert_invalid(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:

@@ -444,7 +444,10 @@ def decide(facts: Facts, anomalies: list[Anomaly]) -> Decision:
             "Unclear: your DNS resolver fails; the site works",
             _trusted_dns_works(facts),
         )
-    verified = bool(facts.validated) or any(f.ok and not cleartext(f) for f in facts.obs.http)
+    # A verified HTTPS page vouches for the page. For an http:// target the cleartext page is
+    # what is judged, and a verified handshake on 443 says nothing about port 80 (ports matter).
+    verified = any(f.ok and not cleartext(f) for f in facts.obs.http) or (
+        facts.obs.target.scheme == "https" and bool(facts.validated))
     if not verified:
         ruling = hardcases.undecided_page(facts, anomalies, how)
         if ruling is not None:

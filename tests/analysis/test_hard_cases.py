@@ -123,6 +123,14 @@ CASES = [
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(
              hs(REAL, error="cert_unknown_ca", crt=cert(issuer="CN=Self", sha="33")),))),
      "tls_blocked", "likely", {"tls.cert_invalid"}),
+    ("expired-cert-control-fails-alike-no-certs-kept",  # OONI keeps no certificate on failure
+     obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="cert_invalid"),
+         control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="cert_invalid"),))),
+     "site_down", "confirmed", set()),
+    ("unknown-ca-here-control-verifies-no-certs-kept",  # twin: the outside view verifies
+     obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="cert_unknown_ca"),
+         control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL),))),
+     "tls_blocked", "confirmed", {"tls.cert_invalid"}),
     ("self-signed-site-control-sees-the-same",  # twin: the site's own certificate
      obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", crt=ONE_CERT),
          hs(REAL, error="cert_unknown_ca", crt=ONE_CERT),
@@ -193,6 +201,15 @@ CASES = [
      _clear(_page(**NOTICE), STABLE), "http_blocked", "likely", {"http.body_diff"}),
     ("notice-page-same-headers-one-control-fetch",  # variance unknown: never accessible
      _clear(_page(**NOTICE), ONCE), "inconclusive", "none", {"http.body_diff"}),
+    # Ports matter for pages too: a verified handshake on 443 does not vouch for port 80.
+    ("notice-page-http-target-443-verified-one-control-fetch",  # OONI's QA httpDiff shape
+     obs(system(REAL), control(REAL), tcp(REAL, port=80), tcp(REAL), hs(REAL),
+         _page(**NOTICE), target=HTTP_URL, control_server=ONCE),  # type: ignore[arg-type]
+     "inconclusive", "none", {"http.body_diff"}),
+    ("notice-page-http-target-443-verified-stable-control",
+     obs(system(REAL), control(REAL), tcp(REAL, port=80), tcp(REAL), hs(REAL),
+         _page(**NOTICE), target=HTTP_URL, control_server=STABLE),  # type: ignore[arg-type]
+     "http_blocked", "likely", {"http.body_diff"}),
     ("genuine-page-stable-control",  # twin
      _clear(_page(length=4900), STABLE), "accessible", "confirmed", set()),
     ("parked-page-control-varies",  # hidden set: a "blocked" parked page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from reachcheck.analysis import anomalies
@@ -32,6 +34,15 @@ CASES = [
      obs(*BASE, tcp(REAL), fetch(REAL, ok=False, error="timeout", tls_ok=True)),
      ["http.timeout"]),
     ("protocol-error", clear(ok=False, error="http_protocol"), ["http.error"]),
+    # OONI QA redirectWithBrokenLocation: the 302 arrived whole, its Location is broken.
+    ("broken-location-is-the-sites",
+     obs(*BASE, tcp(REAL, port=80), dataclasses.replace(
+         fetch(REAL, url=HTTP_URL, ok=False, error="http_protocol"), status=302),
+         target=HTTP_URL, control_server=ctrl_server(http=GOOD)), []),
+    ("protocol-error-after-a-200-head",  # twin: not a redirect
+     obs(*BASE, tcp(REAL, port=80), dataclasses.replace(
+         fetch(REAL, url=HTTP_URL, ok=False, error="http_protocol"), status=200),
+         target=HTTP_URL, control_server=ctrl_server(http=GOOD)), ["http.error"]),
     ("tls-failure-is-not-http",
      obs(*BASE, tcp(REAL), fetch(REAL, ok=False, error="reset", tls_ok=False)),
      []),
@@ -47,6 +58,21 @@ CASES = [
      clear(redirects=(hop(HTTP_URL, "https://coingecko.co.uk/"),),
            server=ctrl_server(http=fetch(REAL, final_url="https://www.coingecko.co.uk/"))), []),
     ("status-diff", clear(status=403, server=ctrl_server(http=GOOD)), ["http.status_diff"]),
+    # OONI QA idnaWithoutCensorship: the site redirects everyone to another domain; the page we
+    # end on is the control's own (same status, title and size).
+    ("offsite-ends-on-the-controls-page",
+     clear(redirects=(hop(HTTP_URL, "https://yandex.com/"),), final_url="https://yandex.com/",
+           server=ctrl_server(http=GOOD)), []),
+    ("offsite-ends-on-another-page",  # twin: a notice page elsewhere is still offsite
+     clear(redirects=(hop(HTTP_URL, "http://warning.isp.test/"),),
+           final_url="http://warning.isp.test/", title="Access Restricted", length=900,
+           server=ctrl_server(http=GOOD)), ["http.body_diff", "http.redirect_offsite"]),
+    # OONI QA cloudflareCAPTCHA: the CDN shows this client a browser check (503).
+    ("cdn-challenge-not-status-diff",
+     clear(status=503, title="Just a moment...", server=ctrl_server(http=GOOD)), []),
+    ("status-503-other-page",  # twin: another 503 page is a status difference
+     clear(status=503, title="Service unavailable here", server=ctrl_server(http=GOOD)),
+     ["http.status_diff"]),
     ("body-diff", clear(length=300, title="Access Denied", names=("date", "server"),
                         server=ctrl_server(http=GOOD)), ["http.body_diff"]),
     ("same-page", clear(length=4800, server=ctrl_server(http=GOOD)), []),

@@ -235,11 +235,13 @@ CASES = [
     (
         "offsite-redirect-cleartext-control-server-stays",
         obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            # the ISP's notice page (another title and size than the site's)
             fetch(REAL, url=f"http://{DOMAIN}/", final_url="http://blocked.isp.test/",
-                  redirects=(hop(f"http://{DOMAIN}/", "http://blocked.isp.test/"),)),
+                  redirects=(hop(f"http://{DOMAIN}/", "http://blocked.isp.test/"),),
+                  title="Access to this site is restricted", length=700),
             target=f"http://{DOMAIN}/",
             control_server=ctrl_server(http=fetch(REAL, url=f"http://{DOMAIN}/"))),
-        "http_blocked", "likely", {"http.redirect_offsite"},
+        "http_blocked", "likely", {"http.body_diff", "http.redirect_offsite"},
     ),
     (
         "https-timeout-after-verified-tls-no-control-server",
