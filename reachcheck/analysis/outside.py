@@ -140,6 +140,9 @@ def control_fails_everywhere(facts: Facts) -> frozenset[str] | None:
         if any(t.ok for t in ctrl.tls if t.kind == "target"):
             return None
         kinds |= {failure_kind(t.error) for t in ctrl.tls if t.kind == "target"}
+        if not ctrl.tls and ctrl.http is not None and not ctrl.http.ok:
+            # No handshake recorded (OONI's older test helper made none): its fetch speaks.
+            kinds.add(failure_kind(ctrl.http.error))
     elif any(c.ok for c in ctrl.tcp):
         # Connected: only a fetch that failed there says the site fails (by its own error).
         if ctrl.http is None:

@@ -121,6 +121,8 @@ def _mitm_evidence(facts: Facts, t: TlsHandshake) -> tuple[str, bool] | None:
             return None
         issuer = certs[0].issuer
         return f"; the control server was shown another certificate (issuer {issuer!r})", False
+    if outside.control_fails_everywhere(facts) is not None:
+        return None  # the outside view got nowhere either: nothing says the site's is better
     if t.error not in MITM_ERRORS:
         return None  # a name mismatch or expiry from a trusted CA: the site's own mistake
     if any(_same_cert(b.cert, t.cert) for b in _benign(facts, t.address)):

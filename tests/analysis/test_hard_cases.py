@@ -131,6 +131,15 @@ CASES = [
      obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="cert_unknown_ca"),
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL),))),
      "tls_blocked", "confirmed", {"tls.cert_invalid"}),
+    ("cert-failure-control-fetch-fails-no-handshake-recorded",  # OONI's older test helper
+     obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="cert_invalid", crt=SITE_CERT),
+         control_server=ctrl_server(tcp_=(tcp(REAL),), http=fetch(REAL, ok=False,
+                                                                  error="error"))),
+     "inconclusive", "none", set()),
+    ("cert-failure-control-fetch-works-no-handshake-recorded",  # twin: the page was there
+     obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="cert_invalid", crt=SITE_CERT),
+         control_server=ctrl_server(tcp_=(tcp(REAL),), http=fetch(REAL))),
+     "tls_blocked", "likely", {"tls.cert_invalid"}),
     ("self-signed-site-control-sees-the-same",  # twin: the site's own certificate
      obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", crt=ONE_CERT),
          hs(REAL, error="cert_unknown_ca", crt=ONE_CERT),

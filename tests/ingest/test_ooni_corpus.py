@@ -39,8 +39,8 @@ XFAIL: dict[str, str] = {
     "qa-tlsBlockingConnectionResetWithInconsistentDNS": "the proxy address the DNS gives passes "
         "the TH's verified handshake (a TLS relay), so it counts as control-verified genuine "
         "(design 5.1) and the SNI reset is named instead of the DNS lie",
-    "backend-wc-null2": "certificate invalid on the TH's own address while the TH's fetch fails "
-        "too: the site's bad certificate reads as interception without a TH certificate",
+    "backend-wc-null2": "the site's certificate fails here and the TH's fetch fails too (no "
+        "handshake recorded): no longer read as interception, but inconclusive, not site_down",
     "explorer-IE-efindlove.com": "parked page that differs from fetch to fetch: body_diff "
         "without repeated control fetches (design 5.1 dynamic and parked pages)",
     "qa-httpDiffWithInconsistentDNS": "DNS points to a proxy that injects a blockpage: the body "
