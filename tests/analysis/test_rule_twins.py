@@ -1,0 +1,499 @@
+"""Twins for the conditions inside each rule: pairs of observations one fact apart, where the
+fact flips exactly one condition, with the exact outcome on both sides. Each case names the
+condition it pins; mutation testing (tools/mutation/run.sh) found them unpinned."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from reachcheck.analysis import anomalies, judge
+from reachcheck.analysis.context import is_public_name
+from reachcheck.analysis.fingerprints import _fp
+from reachcheck.analysis.http import registrable
+from reachcheck.model import Anomaly, Observations
+from tests.analysis.builders import (
+    CDN_OTHER,
+    DOMAIN,
+    FORGED,
+    REAL,
+    REAL2,
+    REAL6,
+    cert,
+    clean_https,
+    control,
+    ctrl_server,
+    fetch,
+    hop,
+    hs,
+    obs,
+    query,
+    resp,
+    system,
+    tcp,
+)  # fmt: skip
+
+HTTP_URL = f"http://{DOMAIN}/"
+PROBE_REAL = query("probe", resp(REAL))
+DOH_SERVFAIL = query("control", resp(rcode="SERVFAIL"))  # the control answered, uselessly
+REAL3 = "151.101.1.10"
+
+
+def _kinds(o: Observations) -> list[str]:
+    return sorted(a.kind for a in anomalies(o))
+
+
+def _only(o: Observations, kind: str) -> Anomaly:
+    (a,) = [a for a in anomalies(o) if a.kind == kind]
+    return a
+
+
+def _verdict(o: Observations) -> tuple[str, str, list[str]]:
+    r = judge(o)
+    return r.verdict, r.confidence, sorted(a.kind for a in r.anomalies)
+
+
+# ------------------------------------------------------------------------------ context
+
+
+def test_private_names_spelled_exactly_as_a_suffix() -> None:
+    assert not is_public_name("".join(["home", ".arpa"]))  # a new string, not the literal
+    assert not is_public_name("printer.home.arpa")
+    assert is_public_name("homearpa.example")
+    assert not is_public_name("localhost")
+
+
+def test_a_control_answering_formerr_is_a_control_that_failed() -> None:
+    # FORMERR sorts before MALFORMED: a real answer, so the control is "failed", not absent, and
+    # a reset on an address no control gave is not held against the network.
+    formerr = query("control", resp(rcode="FORMERR"))
+    o = obs(system(REAL), formerr, tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"), target=HTTP_URL)  # fmt: skip
+    assert _kinds(o) == []
+    twin = obs(system(REAL), tcp(REAL, port=80),
+               fetch(REAL, ok=False, url=HTTP_URL, error="reset"), target=HTTP_URL)  # fmt: skip
+    assert _kinds(twin) == ["http.reset"]
+
+
+def test_validated_truth_counts_when_the_control_failed_too() -> None:
+    # The DoH control answered SERVFAIL ("failed"): a verified handshake still proves the name.
+    o = obs(system(rcode="NXDOMAIN"), DOH_SERVFAIL, PROBE_REAL, *clean_https())
+    assert _verdict(o) == ("dns_blocked", "confirmed", ["dns.nxdomain"])
+
+
+def test_a_handshake_without_sni_validates_its_address() -> None:
+    no_sni = dataclasses.replace(hs(CDN_OTHER), sni=None)
+    o = obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), no_sni)
+    assert _kinds(o) == []  # CDN_OTHER verified: the differing answer is genuine
+    other_name = hs(CDN_OTHER, sni="other.example")  # verified, but for another name
+    twin = obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), other_name)
+    assert _kinds(twin) == ["dns.inconsistent"]
+
+
+# ---------------------------------------------------------------------- DNS: truthfulness
+
+RACES = [
+    # (case, observations, forged addresses, forged shown in the detail)
+    # No yardstick: the earlier arrivals are the forged ones, whatever they say.
+    ("no-control-real-first", obs(query("system", resp(REAL, ms=1), resp(rcode="NXDOMAIN", ms=9))),
+     (REAL,), REAL),
+    # A verified address proves the name: the NXDOMAIN is the lie, though it came last.
+    ("validated-nxdomain-last",
+     obs(query("system", resp(REAL, ms=1), resp(rcode="NXDOMAIN", ms=9)), *clean_https()),
+     (), "NXDOMAIN"),
+    # The control resolves: an empty NOERROR is the lie, though it came last.
+    ("control-empty-last",
+     obs(query("system", resp(REAL, ms=1), resp(ms=9)), control(REAL)), (), "NOERROR"),
+    # The control says NXDOMAIN: the NXDOMAIN is the truth, the address the lie.
+    ("control-nxdomain", obs(query("system", resp(FORGED, ms=1), resp(rcode="NXDOMAIN", ms=9)),
+                             control(rcode="NXDOMAIN")), (FORGED,), FORGED),
+]
+
+
+@pytest.mark.parametrize(("case", "o", "addresses", "shown"), RACES, ids=[c[0] for c in RACES])
+def test_which_racing_answer_is_forged(case: str, o: Observations, addresses: tuple[str, ...],
+                                       shown: str) -> None:
+    a = _only(o, "dns.injection")
+    assert a.addresses == addresses
+    assert a.detail.endswith(f"forged: {shown}"), a.detail
+    assert a.detail.startswith("2 differing responses to one A query")
+
+
+def test_failing_answers_never_race() -> None:
+    # A SERVFAIL next to a real answer is a flaky resolver, not a second, forged answer.
+    o = obs(query("system", resp(rcode="SERVFAIL", ms=1), resp(REAL, ms=50)))
+    assert _kinds(o) == []
+
+
+def test_empty_answer_from_the_injection_probe() -> None:
+    # Nothing runs DNS there: an empty NOERROR is forged when the control resolves the name...
+    o = obs(system(REAL), control(REAL), query("injection", resp()), *clean_https())
+    a = _only(o, "dns.injection")
+    assert a.detail.startswith("udp:10.9.9.9:53 runs no DNS service") and a.addresses == ()
+    # ...and the truth when the control says the name has no address.
+    assert _kinds(obs(system(), control(), query("injection", resp()))) == []
+
+
+def test_the_control_own_empty_aaaa_is_not_injection() -> None:
+    # An IPv4-only site: the DoH control's AAAA answer is empty. Control answers are the
+    # yardstick, never suspects.
+    o = obs(system(REAL), control(REAL), control(qtype="AAAA"), *clean_https())
+    assert _verdict(o) == ("accessible", "confirmed", [])
+
+
+# --------------------------------------------------------------- DNS: AAAA NXDOMAIN rules
+
+
+def test_aaaa_nxdomain_is_excused_only_by_the_same_resolvers_a_answer() -> None:
+    ctrl = (control(REAL), control(REAL6, qtype="AAAA"))
+    probe_aaaa_nx = query("probe", resp(rcode="NXDOMAIN"), qtype="AAAA")
+    # The system resolver gave A, the probe resolver said the name does not exist: a lie.
+    o = obs(system(REAL), probe_aaaa_nx, *ctrl, *clean_https())
+    assert _kinds(o) == ["dns.nxdomain"]
+    # The same resolver gave A: an old home router's AAAA habit, excused.
+    o = obs(query("probe", resp(REAL)), probe_aaaa_nx, *ctrl, *clean_https())
+    assert _kinds(o) == []
+    # It gave A, but for another name (a redirect hop): not excused.
+    other = query("probe", resp(REAL), qname="static.example.net")
+    assert _kinds(obs(other, probe_aaaa_nx, *ctrl, *clean_https())) == ["dns.nxdomain"]
+    # It gave AAAA addresses on another query, not A: not excused either.
+    aaaa = query("probe", resp(REAL6), qtype="AAAA")
+    assert _kinds(obs(aaaa, probe_aaaa_nx, *ctrl, *clean_https())) == ["dns.nxdomain"]
+
+
+def test_failure_detail_names_up_to_three_validated_addresses() -> None:
+    o = obs(system(rcode="NXDOMAIN"), *clean_https(REAL), *clean_https(REAL2),
+            *clean_https(REAL3))  # fmt: skip
+    detail = _only(o, "dns.nxdomain").detail
+    assert all(a in detail for a in (REAL, REAL2, REAL3)), detail
+
+
+# -------------------------------------------------------------- DNS: bogons, censor IPs
+
+
+def test_bogon_is_not_confirmed_by_a_control_without_addresses() -> None:
+    assert _only(obs(system("10.1.1.1"), control()), "dns.bogon").confirmed is False
+    assert _only(obs(system("10.1.1.1"), control(REAL)), "dns.bogon").confirmed is True
+
+
+def test_censor_addresses_are_named() -> None:
+    a = _only(obs(system("10.10.34.35", FORGED)), "dns.known_censor_ip")
+    assert a.addresses == ("10.10.34.35",)  # the forged-looking public one is no signature
+
+
+# ---------------------------------------------------------------------- DNS: inconsistency
+
+
+def test_every_resolver_is_judged_on_its_own() -> None:
+    # The system resolver agrees; the probe resolver after it does not.
+    o = obs(system(REAL), query("probe", resp(FORGED)), control(REAL), tcp(FORGED),
+            hs(FORGED, error="cert_hostname"))  # fmt: skip
+    a = _only(o, "dns.inconsistent")
+    assert a.resolvers == ("udp:10.0.0.54:53",) and a.addresses == (FORGED,)
+    assert a.detail.endswith("none is a control address or TLS-validated"), a.detail
+
+
+@pytest.mark.parametrize(
+    ("o", "ending"),
+    [
+        (obs(system(FORGED), control(rcode="NXDOMAIN")), "the control says it does not exist"),
+        (obs(system(CDN_OTHER), PROBE_REAL, *clean_https()),
+         f"none is TLS-validated (the site verified on {REAL})"),
+    ],
+)  # fmt: skip
+def test_inconsistency_detail_says_what_it_was_measured_against(o: Observations,
+                                                                ending: str) -> None:
+    assert _only(o, "dns.inconsistent").detail.endswith(ending)
+
+
+# --------------------------------------------------------------------- fingerprints, http
+
+
+def test_fingerprint_without_a_confidence_gets_the_lowest() -> None:
+    assert _fp({"name": "x"}).confidence == 1
+    assert _fp({"name": "x", "confidence_no_fp": 7}).confidence == 7
+
+
+def test_registrable_keeps_ip_literals_whole_only() -> None:
+    assert registrable("x.123.example.com") == "example.com"  # a digit label mid-name
+    assert registrable("10.1.2.3") == "10.1.2.3"
+
+
+def test_request_failures_look_at_every_fetch() -> None:
+    good = fetch(REAL2, url=HTTP_URL)
+    bad = fetch(REAL, ok=False, url=HTTP_URL, error="reset")
+    ctrl = control(REAL, REAL2)
+    # A successful fetch first: the failing one after it still counts.
+    o = obs(system(REAL, REAL2), ctrl, tcp(REAL, port=80), good, bad, target=HTTP_URL)
+    assert _kinds(o) == ["http.reset"]
+    # A failure on a non-genuine address first.
+    off = fetch(CDN_OTHER, ok=False, url=HTTP_URL, error="timeout")
+    o = obs(system(REAL, CDN_OTHER), control(REAL), tcp(CDN_OTHER, port=80), tcp(REAL, port=80),
+            off, bad, target=HTTP_URL)  # fmt: skip
+    assert _kinds(o) == ["http.reset"]
+    # A failure that never connected first (its TCP stage failed).
+    o = obs(system(REAL, REAL2), ctrl, tcp(REAL2, port=80, error="timeout"), tcp(REAL, port=80),
+            fetch(REAL2, ok=False, url=HTTP_URL, error="timeout"), bad, target=HTTP_URL)
+    assert _kinds(o) == ["http.reset", "tcp.timeout"]
+
+
+def test_control_redirect_hop_counts_as_where_the_site_goes() -> None:
+    probe = fetch(REAL, url=HTTP_URL, final_url="http://www.coingecko.co.uk/",
+                  redirects=(hop(HTTP_URL, "http://www.coingecko.co.uk/"),))  # fmt: skip
+    via = fetch(REAL, url=HTTP_URL, final_url=f"https://{DOMAIN}/uk",
+                redirects=(hop(HTTP_URL, "http://www.coingecko.co.uk/"),))  # fmt: skip
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80), probe, target=HTTP_URL,
+            control_server=ctrl_server(http=via))  # fmt: skip
+    assert _kinds(o) == []
+    stays = fetch(REAL, url=HTTP_URL)
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80), probe, target=HTTP_URL,
+            control_server=ctrl_server(http=stays))  # fmt: skip
+    assert _kinds(o) == ["http.redirect_offsite"]
+
+
+def test_same_headers_match_even_when_all_are_common() -> None:
+    from reachcheck.analysis.http import compare
+
+    common = ("date", "server")
+    assert compare(fetch(REAL, names=common), fetch(REAL, names=common))[2] is True
+    # The probe's uncommon names are a subset of the control's: they still share one.
+    assert compare(fetch(REAL, names=("date", "x-a")),
+                   fetch(REAL, names=("date", "x-a", "x-b")))[2] is True  # fmt: skip
+    assert compare(fetch(REAL, length=1), fetch(REAL, length=1))[1] is True
+
+
+def test_no_diff_when_the_control_got_an_error_page() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, url=HTTP_URL, status=200, length=4800),
+            control_server=ctrl_server(http=fetch(REAL, url=HTTP_URL, status=503, length=300,
+                                                  title="Service Unavailable")),
+            target=HTTP_URL)  # fmt: skip
+    assert _kinds(o) == []
+
+
+def test_throttled_detail_gives_rate_size_and_time() -> None:
+    slow = dataclasses.replace(fetch(REAL), body_length=20_000, body_ms=1000.0)
+    o = obs(system(REAL), control(REAL), tcp(REAL), slow)
+    assert _only(o, "http.throttled").detail == (
+        f"page from {REAL} arrived at 20 KiB/s (20000 bytes in 1.0 s)")
+
+
+# ------------------------------------------------------------------------------------ tcp
+
+
+def test_one_working_ipv6_address_means_ipv6_works() -> None:
+    v6b = "2a04:4e42::11"
+    ctrl = (control(REAL), control(REAL6, v6b, qtype="AAAA"))
+    o = obs(*ctrl, tcp(REAL6), tcp(v6b, error="timeout"))
+    a = _only(o, "tcp.timeout")
+    assert a.addresses == (v6b,)
+    assert a.detail == f"TCP connect timeout on the site's genuine address(es) {v6b}:443"
+
+
+def test_ipv6_timeouts_without_ipv4_are_not_a_broken_stack() -> None:
+    # Only "unreachable" everywhere says the machine has no IPv6 route; timeouts are evidence.
+    o = obs(control(REAL6, qtype="AAAA"), tcp(REAL6, error="timeout"))
+    assert _kinds(o) == ["tcp.timeout"]
+    assert _kinds(obs(control(REAL6, qtype="AAAA"), tcp(REAL6, error="unreachable"))) == []
+
+
+# ------------------------------------------------------------------------------------ tls
+
+
+def test_only_a_target_handshake_the_control_server_verified_counts() -> None:
+    expired = hs(REAL, error="cert_expired", crt=cert())
+    base = (system(REAL), control(REAL, REAL2), tcp(REAL), expired)
+    # The control server's benign handshake proves nothing about the site's certificate.
+    o = obs(*base, control_server=ctrl_server(tls_=(hs(REAL, kind="benign"),)))
+    assert _kinds(o) == []
+    # Nor does its verified handshake on another address.
+    o = obs(*base, control_server=ctrl_server(tls_=(hs(REAL2),)))
+    assert _kinds(o) == []
+    o = obs(*base, control_server=ctrl_server(tls_=(hs(REAL),)))
+    a = _only(o, "tls.cert_invalid")
+    assert a.confirmed and a.detail.endswith("the control server verified the site on this address")
+    mitm = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="cert_unknown_ca",
+                                                          crt=cert(sha="c0ffee")))  # fmt: skip
+    assert "control server" not in _only(mitm, "tls.cert_invalid").detail
+
+
+def test_same_certificate_for_a_benign_name_is_the_servers_own() -> None:
+    leaf = cert(sha="9f86d081884c7d659a2feaa0c55ad015")
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", crt=leaf),
+            hs(REAL, error="cert_unknown_ca", crt=leaf))  # fmt: skip
+    assert _kinds(o) == []
+
+
+def test_mitm_on_an_ip_literal_with_a_control_server() -> None:
+    o = obs(tcp(REAL), hs(REAL, error="cert_unknown_ca", crt=cert(sha="d00d")), target=REAL,
+            control_server=ctrl_server())  # fmt: skip
+    assert _kinds(o) == ["tls.cert_invalid"]
+
+
+def test_cert_errors_after_another_failure_on_another_address() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL), tcp(REAL2),
+            hs(REAL2, error="reset"), hs(REAL, error="cert_unknown_ca", crt=cert(sha="beef")))
+    assert _kinds(o) == ["tls.cert_invalid", "tls.reset"]
+
+
+# ------------------------------------------------------------------------ verdict strength
+
+
+def test_tcp_failure_is_not_decisive_when_another_genuine_address_works() -> None:
+    server = ctrl_server(tcp_=(tcp(REAL), tcp(REAL2)))
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL, error="timeout"), tcp(REAL2),
+            control_server=server)  # fmt: skip
+    assert _verdict(o) == ("accessible", "likely", ["tcp.timeout"])
+    twin = obs(system(REAL), control(REAL), tcp(REAL, error="timeout"), control_server=server)
+    assert _verdict(twin) == ("tcp_blocked", "confirmed", ["tcp.timeout"])
+
+
+def test_tls_failure_the_control_server_sees_too_is_site_down() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="reset"),
+            control_server=ctrl_server(tls_=(hs(REAL, error="reset"),)))  # fmt: skip
+    assert _verdict(o) == ("site_down", "confirmed", ["tls.reset"])
+
+
+def test_cleartext_reset_next_to_an_https_fetch_elsewhere() -> None:
+    # No control server: a reset in cleartext is the Host-filtering signature; an https fetch
+    # to another address does not make this one "after a verified handshake".
+    other = fetch(REAL2, ok=False, error="refused", tls_ok=False)
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"), other, target=HTTP_URL)
+    assert _verdict(o)[:2] == ("http_blocked", "likely")
+
+
+def test_validated_only_inconsistency_needs_a_failure_even_when_the_control_failed() -> None:
+    o = obs(system(CDN_OTHER), DOH_SERVFAIL, PROBE_REAL, *clean_https())
+    assert _verdict(o) == ("accessible", "confirmed", ["dns.inconsistent"])
+
+
+def test_control_empty_and_probe_nxdomain_is_dns_blocking() -> None:
+    # The control says the name exists (no address): the probe's NXDOMAIN is a lie.
+    assert _verdict(obs(system(rcode="NXDOMAIN"), control())) == (
+        "dns_blocked", "likely", ["dns.nxdomain"])
+
+
+# --------------------------------------------------------------------- verdict branches
+
+
+def test_network_is_not_down_when_anything_connected() -> None:
+    o = obs(query("system"), query("control"), tcp(REAL))
+    assert judge(o).summary != "Local network looks down"
+    o = obs(query("system"), query("control"), control_server=ctrl_server())
+    assert judge(o).summary != "Local network looks down"
+    assert judge(obs(query("system"), query("control"))).summary == "Local network looks down"
+
+
+def test_a_failed_control_resolver_is_not_the_sites_own_dns() -> None:
+    o = obs(system(REAL), DOH_SERVFAIL, tcp(REAL, error="timeout"))
+    assert _verdict(o) == ("inconclusive", "none", [])
+
+
+@pytest.mark.parametrize(
+    ("o", "expected"),
+    [
+        # Validated on a control address: encrypted DNS works.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), *clean_https()), True),
+        # Validated only on an address the control did not give: unknown, nothing tried there.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), *clean_https(CDN_OTHER)), None),
+        # A cleartext fetch on the control address of an http:// target: works.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), tcp(REAL, port=80),
+             fetch(REAL, url=HTTP_URL),
+             target=HTTP_URL), True),
+        # A failed fetch on the control address: tried, and it does not work.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), tcp(REAL, port=80),
+             fetch(REAL, ok=False, url=HTTP_URL, error="timeout"), target=HTTP_URL), False),
+        # An https target fetched in cleartext from the control address (a redirect): not
+        # proof, but tried.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), tcp(REAL), fetch(REAL, url=HTTP_URL)),
+         False),
+        # An unverified https fetch on the control address: tried, not proof.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), tcp(REAL),
+             fetch(REAL, ok=False, error="cert_unknown_ca", tls_ok=False)), False),
+    ],
+)  # fmt: skip
+def test_reachable_with_trusted_dns(o: Observations, expected: bool | None) -> None:
+    result = judge(o)
+    assert result.verdict == "dns_blocked", result.reason
+    assert result.reachable_with_trusted_dns is expected
+
+
+# ------------------------------------------------------------------- reasons and summaries
+
+SUMMARIES = [
+    ("inconsistent-unproven", obs(system(CDN_OTHER), control(REAL)),
+     "Unclear: DNS answers differ from the site's known addresses (not shown to be wrong)"),
+    ("inconsistent-vs-validated", obs(system(FORGED), PROBE_REAL, tcp(FORGED),
+                                      hs(FORGED, error="cert_hostname"), *clean_https()),
+     "DNS gives addresses that are not the site's verified one"),
+    ("ghost", obs(system(FORGED), control(rcode="NXDOMAIN")),
+     "DNS answers for a name that does not exist (trusted DNS says so)"),
+    ("sni-drop", obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+                     hs(REAL, error="timeout")),
+     "TLS dropped when the SNI names the site; other names pass"),
+    ("sni-reset", obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+                      hs(REAL, error="reset")),
+     "TLS cut off when the SNI names the site; other names pass"),
+    ("bogon-alone", obs(system("10.10.34.35"), control(REAL), *clean_https()),
+     "DNS points to a private/reserved address"),
+    ("residual", obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+                     hs(REAL, error="reset", residual=True)),
+     "Unclear: the TLS handshake fails (maybe a penalty left by another site)"),
+    ("tcp-doh-only", obs(system(REAL), control(REAL), tcp(REAL, error="timeout")),
+     "Unclear: connections to the site's real address time out; no control to compare"),
+    ("cdn-dns-only", obs(system(CDN_OTHER), control(REAL)),
+     "Unclear: DNS answers differ from the site's known addresses (not shown to be wrong)"),
+    ("control-empty", obs(query("system"), control()), "Site down: its name has no address "
+                                                       "(control agrees)"),
+    ("accessible-with-dns-anomaly", obs(system(CDN_OTHER), PROBE_REAL, *clean_https()),
+     "Reachable (verified HTTPS)"),
+]
+
+
+@pytest.mark.parametrize(("case", "o", "summary"), SUMMARIES, ids=[c[0] for c in SUMMARIES])
+def test_summary(case: str, o: Observations, summary: str) -> None:
+    assert judge(o).summary == summary
+
+
+def test_reason_names_how_the_site_answered() -> None:
+    assert judge(obs(system(REAL), control(REAL), *clean_https())).reason == (
+        f"verified TLS and HTTP 200 from {REAL}")
+    two = obs(system(REAL, REAL2), control(REAL, REAL2), hs(REAL), hs(REAL2))
+    assert judge(two).reason == f"verified TLS handshake with {REAL2} (HTTP not measured)"
+    conn = obs(system(REAL2, REAL), control(REAL, REAL2), tcp(REAL2), tcp(REAL))
+    assert judge(conn).reason == f"TCP connect to {REAL2} (later stages not measured)"
+
+
+def test_reason_of_a_failure_with_no_anomaly() -> None:
+    # A redirect loop is the site's own doing: no anomaly, the reason names the failure.
+    loop = fetch(REAL, ok=False, error="too_many_redirects", tls_ok=True)
+    r = judge(obs(system(REAL), control(REAL), tcp(REAL), loop))
+    assert r.verdict == "inconclusive" and r.anomalies == ()
+    assert r.reason.startswith(f"GET https://{DOMAIN}/ via {REAL} failed (too_many_redirects)")
+
+
+def test_dns_only_run_with_a_silent_injection_probe_agrees() -> None:
+    o = obs(system(REAL), query("injection"), control(REAL))
+    assert _verdict(o) == ("accessible", "likely", [])
+
+
+def test_site_down_names_the_first_failure_the_control_server_shares() -> None:
+    server = ctrl_server(tcp_=(tcp(REAL, error="timeout"), tcp(REAL2, error="refused")))
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL, error="timeout"),
+            tcp(REAL2, error="refused"), control_server=server)  # fmt: skip
+    r = judge(o)
+    assert (r.verdict, r.confidence) == ("site_down", "confirmed")
+    assert r.reason == ("the control server fails the same way: TCP connect timeout on the "
+                        f"site's genuine address(es) {REAL}:443")  # fmt: skip
+
+
+def test_slow_site_without_dns_anomaly_stays_accessible() -> None:
+    # The system resolver is silent, but nothing proves the name's address (no control, no
+    # verified handshake): no DNS anomaly, so the slow page is all there is to say.
+    slow = dataclasses.replace(fetch(REAL, url=HTTP_URL), body_length=20_000, body_ms=2000.0)
+    o = obs(query("system"), PROBE_REAL, tcp(REAL, port=80), slow, target=HTTP_URL)
+    r = judge(o)
+    assert (r.verdict, sorted(a.kind for a in r.anomalies)) == ("accessible", ["http.throttled"])
+    assert r.summary == "Reachable; but very slow (possibly throttled)"
