@@ -126,6 +126,8 @@ def test_public_ranges_exempt_only_their_own_family_and_range() -> None:
     assert not is_bogon("100.100.0.1", ("100.64.0.0/10",))
     assert is_bogon("100.100.0.1", ("100.64.0.0/16",))
     assert is_bogon("fd00::1", ("10.0.0.0/8",))  # an IPv4 range never exempts IPv6
+    assert is_bogon("fd00::a01:203", ("10.0.0.0/8",))  # not even one ending in 10.1.2.3
+    assert is_bogon("10.1.2.3", ("::/64",))  # nor an IPv6 range IPv4
     assert not is_bogon("::ffff:10.1.2.3", ("10.0.0.0/8",))
     assert not is_bogon("10.1.2.3", (" 10.1.2.99/8 ",))  # host bits and blanks allowed
     with pytest.raises(ValueError, match="not-a-cidr"):

@@ -17,6 +17,7 @@ from tests.analysis.builders import (
     CDN_OTHER,
     DOMAIN,
     FORGED,
+    FORGED2,
     REAL,
     REAL2,
     REAL6,
@@ -120,6 +121,11 @@ def test_which_racing_answer_is_forged(case: str, o: Observations, addresses: tu
     assert a.detail.startswith("2 differing responses to one A query")
 
 
+def test_without_a_yardstick_all_but_the_last_answer_are_forged() -> None:
+    o = obs(query("system", resp(FORGED, ms=1), resp(FORGED2, ms=2), resp(REAL, ms=90)))
+    assert _only(o, "dns.injection").addresses == (FORGED, FORGED2)
+
+
 def test_failing_answers_never_race() -> None:
     # A SERVFAIL next to a real answer is a flaky resolver, not a second, forged answer.
     o = obs(query("system", resp(rcode="SERVFAIL", ms=1), resp(REAL, ms=50)))
@@ -218,6 +224,16 @@ def test_fingerprint_without_a_confidence_gets_the_lowest() -> None:
 def test_registrable_keeps_ip_literals_whole_only() -> None:
     assert registrable("x.123.example.com") == "example.com"  # a digit label mid-name
     assert registrable("10.1.2.3") == "10.1.2.3"
+
+
+def test_request_failure_detail_names_the_stage_that_worked() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"), target=HTTP_URL)  # fmt: skip
+    assert _only(o, "http.reset").detail == (
+        f"GET {HTTP_URL} via {REAL} failed (reset) after TCP succeeded")
+    o = obs(system(REAL), control(REAL), tcp(REAL),
+            fetch(REAL, ok=False, error="timeout", tls_ok=True))  # fmt: skip
+    assert _only(o, "http.timeout").detail.endswith("failed (timeout) after TLS succeeded")
 
 
 def test_request_failures_look_at_every_fetch() -> None:
@@ -383,6 +399,8 @@ def test_network_is_not_down_when_anything_connected() -> None:
     assert judge(o).summary != "Local network looks down"
     o = obs(query("system"), query("control"), control_server=ctrl_server())
     assert judge(o).summary != "Local network looks down"
+    o = obs(query("system"), query("control"), hs(REAL))  # a handshake alone
+    assert judge(o).summary != "Local network looks down"
     assert judge(obs(query("system"), query("control"))).summary == "Local network looks down"
 
 
@@ -464,6 +482,13 @@ def test_reason_names_how_the_site_answered() -> None:
     assert judge(two).reason == f"verified TLS handshake with {REAL2} (HTTP not measured)"
     conn = obs(system(REAL2, REAL), control(REAL, REAL2), tcp(REAL2), tcp(REAL))
     assert judge(conn).reason == f"TCP connect to {REAL2} (later stages not measured)"
+
+
+def test_reason_of_a_bare_connect_failure() -> None:
+    r = judge(obs(system(REAL), query("control", error="timeout"), tcp(REAL, error="timeout")))
+    assert r.anomalies == ()
+    assert r.reason == (f"TCP connect to {REAL}:443 failed (timeout); no control to tell "
+                        "blocking from a site that is down")  # fmt: skip
 
 
 def test_reason_of_a_failure_with_no_anomaly() -> None:

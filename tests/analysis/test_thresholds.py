@@ -78,6 +78,7 @@ def test_throttle_thresholds(length: int, ms: float, throttled: bool) -> None:
 
 def test_transfer_rate_guards() -> None:
     assert transfer_rate(_timed(20_000, 500.0)) == 40_000.0
+    assert transfer_rate(_timed(1_000, 3000.0)) == pytest.approx(333.333, abs=0.001)
     assert transfer_rate(_timed(20_000, 0.0)) is None  # no duration: no rate
     assert transfer_rate(_timed(20_000, -1.0)) is None
     assert transfer_rate(_timed(20_000, None)) is None
