@@ -522,3 +522,201 @@ def test_slow_site_without_dns_anomaly_stays_accessible() -> None:
     r = judge(o)
     assert (r.verdict, sorted(a.kind for a in r.anomalies)) == ("accessible", ["http.throttled"])
     assert r.summary == "Reachable; but very slow (possibly throttled)"
+
+
+# ------------------------------------------------------------ more twins (second pass)
+
+REAL4 = "151.101.2.10"
+
+
+def test_a_failed_benign_handshake_is_not_a_target_failure() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), *clean_https(REAL), tcp(REAL2),
+            hs(REAL2, kind="benign", error="reset"))  # fmt: skip
+    assert _kinds(o) == []
+
+
+def test_a_failed_cleartext_fetch_shows_the_answer_wrong() -> None:
+    # The forged address connects, then the request fails: that failure decides dns.inconsistent.
+    o = obs(system(FORGED), control(REAL), tcp(FORGED, port=80),
+            fetch(FORGED, ok=False, url=HTTP_URL, error="reset"), target=HTTP_URL)  # fmt: skip
+    assert _verdict(o) == ("dns_blocked", "likely", ["dns.inconsistent"])
+
+
+def test_injection_probe_answer_without_any_control() -> None:
+    o = obs(system(REAL), query("injection", resp(FORGED)))
+    assert _kinds(o) == ["dns.injection"]
+
+
+def test_racing_answers_over_doh_are_not_injection() -> None:
+    # Only UDP answers can be raced by an on-path injector.
+    doh = dataclasses.replace(query("probe", resp(FORGED, ms=1), resp(REAL, ms=90)),
+                              transport="doh")  # fmt: skip
+    assert "dns.injection" not in _kinds(obs(doh, control(REAL)))
+
+
+def test_aaaa_nxdomain_next_to_a_timed_out_a_query() -> None:
+    o = obs(query("probe"), query("probe", resp(rcode="NXDOMAIN"), qtype="AAAA"), control(REAL),
+            control(REAL6, qtype="AAAA"), *clean_https())  # fmt: skip
+    assert _kinds(o) == ["dns.nxdomain", "dns.timeout"]
+
+
+def test_an_a_nxdomain_is_never_excused() -> None:
+    # The same resolver answered A once and NXDOMAIN to another A query: the NXDOMAIN lies.
+    o = obs(system(REAL), system(rcode="NXDOMAIN"), control(REAL), *clean_https())
+    assert _kinds(o) == ["dns.nxdomain"]
+
+
+def test_formerr_from_the_resolver_is_no_evidence() -> None:
+    # FORMERR says our query was malformed: nothing about the name.
+    assert _kinds(obs(system(rcode="FORMERR"), control(REAL), *clean_https())) == []
+
+
+def test_failure_detail_names_the_control_that_says_the_name_exists() -> None:
+    detail = _only(obs(system(rcode="NXDOMAIN"), control()), "dns.nxdomain").detail
+    assert detail.endswith("the control says it exists"), detail
+    detail = _only(obs(system(rcode="NXDOMAIN"), control(REAL)), "dns.nxdomain").detail
+    assert detail.endswith("the control resolves it"), detail
+
+
+def test_failure_detail_shows_at_most_three_validated_addresses() -> None:
+    sites = [*clean_https(REAL), *clean_https(REAL2), *clean_https(REAL3), *clean_https(REAL4)]
+    detail = _only(obs(system(rcode="NXDOMAIN"), *sites), "dns.nxdomain").detail
+    shown = sorted([REAL, REAL2, REAL3, REAL4])
+    assert detail.endswith(f"succeeded on {', '.join(shown[:3])}"), detail
+    o = obs(system(CDN_OTHER), PROBE_REAL, *sites)
+    detail = _only(o, "dns.inconsistent").detail
+    assert detail.endswith(f"(the site verified on {', '.join(shown[:3])})"), detail
+
+
+def test_inconsistency_leaves_out_addresses_flagged_elsewhere() -> None:
+    o = obs(system(FORGED), query("probe", resp("10.1.1.1")), control(REAL))
+    a = _only(o, "dns.inconsistent")
+    assert (a.addresses, a.resolvers) == ((FORGED,), ("udp:10.0.0.53:53",))
+
+
+def test_unparsable_address_in_a_dns_answer_is_no_signature() -> None:
+    from reachcheck.analysis.fingerprints import match_dns_answer
+
+    assert match_dns_answer(["not:an:address", "1.2.3"]) == ()
+
+
+def test_registrable_of_a_name_with_a_numeric_label() -> None:
+    assert registrable("a.123.com") == "123.com"
+
+
+def test_blockpage_after_a_verified_fetch() -> None:
+    verified = fetch(REAL)
+    page = fetch(REAL, url=HTTP_URL, body="<title>AGCOM Stop Page</title>")
+    o = obs(system(REAL), control(REAL), tcp(REAL), tcp(REAL, port=80), verified, page)
+    assert _kinds(o) == ["http.blockpage"]
+
+
+def test_offsite_redirect_among_other_hops() -> None:
+    hops = (hop(f"https://{DOMAIN}/", "http://warning.isp.test/"),  # not cleartext: skipped
+            hop(HTTP_URL, f"https://{DOMAIN}/en"),  # same site
+            hop(f"http://{DOMAIN}/en", "http://warning.isp.test/"))  # fmt: skip
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, url=HTTP_URL, redirects=hops), target=HTTP_URL)  # fmt: skip
+    assert _kinds(o) == ["http.redirect_offsite"]
+    # Two fetches redirecting away: one anomaly.
+    twice = fetch(REAL, url=HTTP_URL, redirects=(hop(HTTP_URL, "http://warning.isp.test/"),))
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80), twice, twice, target=HTTP_URL)
+    assert _kinds(o) == ["http.redirect_offsite"]
+
+
+def test_benign_handshake_on_another_address_is_no_contrast() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL2), hs(REAL, kind="benign"),
+            hs(REAL2, error="reset"))  # fmt: skip
+    a = _only(o, "tls.reset")
+    assert a.detail.endswith("no benign-SNI handshake to compare"), a.detail
+
+
+def test_residual_benign_failure_does_not_make_it_ambiguous() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL),
+            hs(REAL, kind="benign", error="reset", residual=True), hs(REAL, error="reset"))
+    a = _only(o, "tls.reset")
+    assert "ambiguous" not in a.detail
+    assert _verdict(o) == ("tls_blocked", "likely", ["tls.reset"])
+
+
+def test_a_different_benign_certificate_leaves_interception() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", crt=cert(sha="99")),
+            hs(REAL, error="cert_unknown_ca", crt=cert(sha="22")))  # fmt: skip
+    assert _kinds(o) == ["tls.cert_invalid"]
+
+
+def test_cert_failure_off_the_control_addresses_first() -> None:
+    o = obs(system(REAL, CDN_OTHER), control(REAL), tcp(CDN_OTHER), tcp(REAL),
+            hs(CDN_OTHER, error="cert_unknown_ca", crt=cert(sha="ab")),
+            hs(REAL, error="cert_unknown_ca", crt=cert(sha="cd")))  # fmt: skip
+    assert _only(o, "tls.cert_invalid").addresses == (REAL,)
+
+
+def test_injection_summary_counts_one_response() -> None:
+    o = obs(system(REAL), control(REAL), query("injection", resp(FORGED)), *clean_https())
+    assert judge(o).summary.startswith("DNS answers forged on the path (1 response)")
+
+
+def test_control_server_benign_handshake_does_not_confirm_tls_blocking() -> None:
+    base = (system(REAL), control(REAL), tcp(REAL), hs(REAL, error="reset"))
+    o = obs(*base, control_server=ctrl_server(tls_=(hs(REAL, kind="benign"),)))
+    assert _verdict(o) == ("tls_blocked", "likely", ["tls.reset"])
+    o = obs(*base, control_server=ctrl_server(tls_=(hs(REAL),)))
+    assert _verdict(o) == ("tls_blocked", "confirmed", ["tls.reset"])
+
+
+def test_cleartext_timeout_without_control_server_is_not_host_filtering() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="timeout"), target=HTTP_URL)  # fmt: skip
+    assert _verdict(o) == ("inconclusive", "none", ["http.timeout"])
+
+
+def test_inconsistent_aaaa_answer_shown_wrong_where_ipv6_works() -> None:
+    forged6 = "2a03:2880::1"
+    probe6 = query("probe", resp(forged6), qtype="AAAA")
+    o = obs(system(REAL), probe6, control(REAL), control(REAL6, qtype="AAAA"), tcp(REAL),
+            tcp(REAL6), tcp(forged6, error="timeout"))  # fmt: skip
+    assert _verdict(o) == ("dns_blocked", "likely", ["dns.inconsistent"])
+
+
+def test_bare_failure_reason_names_the_failed_connect() -> None:
+    o = obs(system(REAL2, REAL), tcp(REAL2), tcp(REAL, error="timeout"))
+    assert judge(o).reason.startswith(f"TCP connect to {REAL}:443 failed (timeout)")
+
+
+def test_redirect_loop_summary_and_control_fetch() -> None:
+    loop = fetch(REAL, ok=False, error="too_many_redirects", tls_ok=True)
+    r = judge(obs(system(REAL), control(REAL), tcp(REAL), loop))
+    assert r.summary == "Unclear: the page request fails"
+    # The control server fetched the page fine: still no evidence against the network.
+    r = judge(obs(system(REAL), control(REAL), tcp(REAL), loop,
+                  control_server=ctrl_server(http=fetch(REAL))))  # fmt: skip
+    assert (r.verdict, r.confidence) == ("inconclusive", "none")
+
+
+def test_site_certificate_failure_reason_names_the_first() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL), tcp(REAL2),
+            hs(REAL, error="cert_hostname", crt=cert()), hs(REAL2, error="cert_expired",
+                                                            crt=cert()))  # fmt: skip
+    r = judge(o)
+    assert (r.verdict, r.confidence) == ("site_down", "likely")
+    assert r.reason == f"the site's certificate on {REAL} fails (cert_hostname)"
+
+
+def test_control_nxdomain_wins_over_later_evidence() -> None:
+    # The name does not exist (control) and the probe got nothing: site_down, whatever a stale
+    # address shows later.
+    o = obs(query("system"), control(rcode="NXDOMAIN"), tcp(REAL), hs(REAL, kind="benign"),
+            hs(REAL, error="reset"))  # fmt: skip
+    assert _verdict(o)[:2] == ("site_down", "likely")
+
+
+def test_probe_empty_answer_is_not_agreeing_with_nxdomain() -> None:
+    assert _verdict(obs(system(), control(rcode="NXDOMAIN")))[:2] == ("site_down", "likely")
+
+
+def test_trusted_dns_is_only_told_for_dns_blocking() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+            hs(REAL, error="reset"))  # fmt: skip
+    r = judge(o)
+    assert r.verdict == "tls_blocked" and r.reachable_with_trusted_dns is None

@@ -150,7 +150,8 @@ class Scenario:
     """One lab site: its world setup, the censor's actions, and the expected judgement.
 
     `verdicts`: the verdicts the design allows for this setup (usually exactly one).
-    `anomalies`: kinds that must all be present; `"tls.*"` means any kind of that stage.
+    `anomalies`: the exact kinds: all must be present and no other may appear; `"tls.*"`
+    means any kind of that stage (at least one).
     `exists`: the name is in the world's zone (False: NXDOMAIN at every honest resolver).
     `server`: "down" = nothing listens (the world's kernel refuses connections); "blackhole" =
     the world drops every packet to the address (the host is dead, for the control server too).
@@ -179,7 +180,7 @@ class Scenario:
     # xfail (it turns red as soon as reachcheck is fixed, so the marker gets removed).
     known_gap: str = ""
     # With a control server (`--control`, test_control.py): the verdicts allowed (None: same as
-    # `verdicts`), anomalies that must all be present, whether the confidence must be
+    # `verdicts`), the exact anomalies (None: `anomalies`), whether the confidence must be
     # "confirmed", and a known gap of that run only.
     control_verdicts: frozenset[str] | None = None
     control_anomalies: frozenset[str] = frozenset()

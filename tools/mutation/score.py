@@ -4,7 +4,7 @@
 
 Score = killed / (killed + survived); mutants skipped before the run (inside annotations) are
 not counted. `--equivalent` names a Markdown file whose lines of the form
-``- `reachcheck/analysis/x.py:LINE` `core/Operator` ...: reason`` mark survivors shown to be
+``- `reachcheck/analysis/x.py:LINE:COL` `core/Operator`: reason`` mark survivors shown to be
 equivalent: they are reported apart, and a second score leaves them out. Line numbers move when
 the code changes, so a stale entry simply stops matching and its mutant shows as unexplained.
 """
@@ -19,18 +19,18 @@ from pathlib import Path
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-_ENTRY = re.compile(r"^\s*-\s*`([^`:]+):(\d+)`\s*`([^`]+)`")
+_ENTRY = re.compile(r"^\s*-\s*`([^`:]+):(\d+):(\d+)`\s*`([^`]+)`")
 
 
-def equivalents(path: Path | None) -> set[tuple[str, int, str]]:
-    """(module path, line, operator) of every listed equivalent mutant."""
+def equivalents(path: Path | None) -> set[tuple[str, int, int, str]]:
+    """(module path, line, column, operator) of every listed equivalent mutant."""
     if path is None or not path.exists():
         return set()
     out = set()
     for line in path.read_text(encoding="utf-8").splitlines():
         m = _ENTRY.match(line)
         if m:
-            out.add((m.group(1), int(m.group(2)), m.group(3)))
+            out.add((m.group(1), int(m.group(2)), int(m.group(3)), m.group(4)))
     return out
 
 
@@ -55,12 +55,13 @@ def main() -> int:
             else:
                 killed += 1
     survivors.sort()
-    equivalent = [s for s in survivors if (s[0], s[1], s[3]) in listed]
-    unexplained = [s for s in survivors if (s[0], s[1], s[3]) not in listed]
+    equivalent = [s for s in survivors if s[:4] in listed]
+    unexplained = [s for s in survivors if s[:4] not in listed]
     for title, group in (("equivalent (listed)", equivalent), ("SURVIVED", unexplained)):
         for path, line, col, op, diff in group:
-            changed = [d for d in diff.splitlines() if d.startswith("+") and not d.startswith("+++")]
-            print(f"{title}: {path}:{line}:{col} {op}  {changed[0][1:].strip() if changed else ''}")
+            added = [d[1:].strip() for d in diff.splitlines()
+                     if d.startswith("+") and not d.startswith("+++")]  # fmt: skip
+            print(f"{title}: {path}:{line}:{col} {op}  {added[0] if added else ''}")
     total = killed + len(survivors)
     score = 100.0 * killed / total if total else 0.0
     real = killed + len(unexplained)
@@ -70,7 +71,7 @@ def main() -> int:
           f"({len(equivalent)} listed as equivalent)")  # fmt: skip
     print(f"mutation score: {score:.1f} %  (equivalent mutants excluded: {score_eq:.1f} %)")
     if pending:
-        print("the session is incomplete: rerun the command to finish it")
+        print("the session is incomplete: the run was interrupted")
         return 1
     if args.fail_under is not None and score < args.fail_under:
         return 1
