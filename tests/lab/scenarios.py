@@ -220,12 +220,17 @@ def _s(
 NOT_BLOCKED = ("accessible", "site_down", "inconclusive")
 
 _CENSORED: tuple[Scenario, ...] = (
-    _s("dns-injection", "coingecko.test", "dns_blocked", ("dns.injection",), InjectDns(),
+    # The ISP resolver's cache holds the forged answer too: its single answer is inconsistent.
+    _s("dns-injection", "coingecko.test", "dns_blocked", ("dns.injection", "dns.inconsistent"),
+       InjectDns(),
        reachable_with_trusted_dns=True,
        note="forged A races the real answer from the resolver abroad; probe address answered"),
-    _s("dns-injection-nxdomain", "bitfinex.test", "dns_blocked", ("dns.injection",),
-       InjectDns(forged=()), note="forged NXDOMAIN races the real answer"),
-    _s("dns-injection-probe-only", "binance.test", "dns_blocked", ("dns.injection",),
+    _s("dns-injection-nxdomain", "bitfinex.test", "dns_blocked",
+       ("dns.injection", "dns.nxdomain"), InjectDns(forged=()),
+       note="forged NXDOMAIN races the real answer (the poisoned ISP resolver repeats it)"),
+    # The resolver abroad only ever gets the forged answer: inconsistent, not raced.
+    _s("dns-injection-probe-only", "binance.test", "dns_blocked",
+       ("dns.injection", "dns.inconsistent"),
        InjectDns(drop_real=True, poison_isp=False),
        note="forged answer, real query dropped: no race; only the injection probe shows it"),
     _s("isp-nxdomain", "nxblocked.test", "dns_blocked", ("dns.nxdomain",), IspDns(None),
@@ -278,7 +283,8 @@ _CENSORED: tuple[Scenario, ...] = (
        HttpBlockpage(UNKNOWN_BLOCKPAGE), scheme="http",
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
        note="proxy serves a 200 unknown page with its own headers (Content-Length, Connection)"),
-    _s("dns-and-sni", "coinmarketcap.test", "dns_blocked", ("dns.injection", "tls.*"),
+    _s("dns-and-sni", "coinmarketcap.test", "dns_blocked",
+       ("dns.injection", "dns.inconsistent", "tls.*"),
        InjectDns(forged=(FORGED_POOL + "2",)), SniReset(), reachable_with_trusted_dns=False,
        note="China crypto-site case: forged DNS and an SNI reset on the genuine address"),
     # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs.
@@ -292,12 +298,14 @@ _UNCENSORED: tuple[Scenario, ...] = (
     _s("site-nxdomain", "nonexistent.test", "site_down", (), exists=False,
        note="NXDOMAIN at every resolver (DoH included)"),
     # Nothing listens: the same RST a censor's IP reset gives, so site_down or inconclusive.
-    _s("server-down", "serverdown.test", ("site_down", "inconclusive"), (), server="down",
+    # The refused connect is reported (never decisive without the control server's word).
+    _s("server-down", "serverdown.test", ("site_down", "inconclusive"), ("tcp.refused",),
+       server="down",
        control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, port 443 closed"),
     # A dead host looks exactly like a censor's IP blackhole from the client: without a control
     # server it must not be called blocked; the control server settles it as site_down.
-    _s("server-blackholed", "deadhost.test", ("inconclusive", "site_down"), (),
+    _s("server-blackholed", "deadhost.test", ("inconclusive", "site_down"), ("tcp.timeout",),
        server="blackhole", control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, every packet to the address dropped in the world too"),
     _s("cert-expired", "expiredcert.test", NOT_BLOCKED, (), cert="expired",
