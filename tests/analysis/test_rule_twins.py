@@ -720,3 +720,96 @@ def test_trusted_dns_is_only_told_for_dns_blocking() -> None:
             hs(REAL, error="reset"))  # fmt: skip
     r = judge(o)
     assert r.verdict == "tls_blocked" and r.reachable_with_trusted_dns is None
+
+
+# ------------------------------------------------------------- third pass (rerun survivors)
+
+
+def test_a_resolver_that_answered_another_query_works() -> None:
+    # SERVFAIL for A, a real AAAA answer from the same resolver: it is the name, not the resolver
+    # (the resolver strings come from separate JSON values, so equal but not identical).
+    o = obs(system(rcode="SERVFAIL"), system(REAL6, qtype="AAAA"), control(REAL),
+            control(REAL6, qtype="AAAA"))  # fmt: skip
+    assert _verdict(o) == ("dns_blocked", "likely", ["dns.servfail"])
+    # Twin: the resolver answers nothing at all: it is down, not censoring.
+    o = obs(system(rcode="SERVFAIL"), query("system", resp(rcode="SERVFAIL"), qtype="AAAA"),
+            control(REAL), control(REAL6, qtype="AAAA"))  # fmt: skip
+    assert _verdict(o)[0] != "dns_blocked"
+
+
+def test_forged_answers_without_addresses_show_the_first_rcode() -> None:
+    o = obs(query("system", resp(rcode="NXDOMAIN", ms=1), resp(ms=2), resp(REAL, ms=90)))
+    assert _only(o, "dns.injection").detail.endswith("forged: NXDOMAIN")
+
+
+def test_a_handshake_for_a_name_sorting_after_the_site_is_not_validation() -> None:
+    o = obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, sni="zzz.example"))
+    assert _kinds(o) == ["dns.inconsistent"]
+
+
+def test_aaaa_nxdomain_not_excused_by_another_resolvers_a() -> None:
+    # The probe resolver gave A; the system resolver's AAAA NXDOMAIN is not excused by it.
+    o = obs(query("probe", resp(REAL)), system(rcode="NXDOMAIN", qtype="AAAA"), control(REAL),
+            control(REAL6, qtype="AAAA"), *clean_https())  # fmt: skip
+    assert _kinds(o) == ["dns.nxdomain"]
+
+
+def test_blockpage_in_a_redirect_location() -> None:
+    # The Thai blockpage redirect: the final page itself matches nothing.
+    hops = (hop(HTTP_URL, "http://103.86.50.16/blocked"),)
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, url=HTTP_URL, redirects=hops, final_url="http://103.86.50.16/blocked"),
+            target=HTTP_URL)  # fmt: skip
+    assert "http.blockpage" in _kinds(o)
+
+
+def test_throttled_details_round_like_people_do() -> None:
+    slow = dataclasses.replace(fetch(REAL), body_length=20_000, body_ms=1050.0)
+    fast = dataclasses.replace(fetch(REAL), body_length=1_000_000, body_ms=1000.0)
+    o = obs(system(REAL), control(REAL), tcp(REAL), slow, control_server=ctrl_server(http=fast))
+    assert _only(o, "http.throttled").detail == (
+        f"page from {REAL} arrived at 19 KiB/s (20000 bytes in 1.1 s); "
+        "the control server got 977 KiB/s")
+
+
+def test_ghost_summary_lists_later_stages() -> None:
+    slow = dataclasses.replace(fetch(REAL), body_length=20_000, body_ms=2000.0)
+    o = obs(system(FORGED), control(rcode="NXDOMAIN"), tcp(REAL), hs(REAL, kind="benign"), slow)
+    assert judge(o).summary == ("DNS answers for a name that does not exist (trusted DNS says "
+                                "so); also: Page delivered far slower than from outside "
+                                "(throttled)")  # fmt: skip
+
+
+def test_inconsistent_answer_shown_wrong_summary() -> None:
+    o = obs(system(FORGED), control(REAL), tcp(FORGED), hs(FORGED, error="cert_hostname"))
+    assert judge(o).summary == "DNS gives addresses that are not the site's"
+
+
+def test_eof_after_connecting_with_a_control_server_that_fetched() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="eof"), target=HTTP_URL,
+            control_server=ctrl_server(http=fetch(REAL, url=HTTP_URL)))  # fmt: skip
+    assert _verdict(o) == ("http_blocked", "confirmed", ["http.eof"])
+
+
+def test_https_fetch_on_a_different_address_sorting_after() -> None:
+    later = "151.101.99.10"  # sorts after REAL as a string
+    o = obs(system(REAL, later), control(REAL, later), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"),
+            fetch(later, ok=False, error="refused", tls_ok=False), target=HTTP_URL)  # fmt: skip
+    assert _verdict(o)[:2] == ("http_blocked", "likely")
+
+
+def test_residual_failure_reason() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+            hs(REAL, error="reset", residual=True))  # fmt: skip
+    assert judge(o).reason == (f"TLS handshake with {REAL} failed (reset) (possibly residual "
+                               "blocking left by an earlier site)")  # fmt: skip
+
+
+def test_inconclusive_summary_starts_from_the_first_anomaly() -> None:
+    o = obs(system(CDN_OTHER), control(REAL), tcp(REAL, error="timeout"))
+    r = judge(o)
+    assert [a.kind for a in r.anomalies] == ["dns.inconsistent", "tcp.timeout"]
+    assert r.summary == ("Unclear: DNS answers differ from the site's known addresses (not "
+                         "shown to be wrong); no control to compare")  # fmt: skip
