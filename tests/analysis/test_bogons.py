@@ -108,6 +108,8 @@ def test_range_edges(first: str, last: str, below: str | None, above: str | None
         ("1fff:ffff::1", True),  # below 2000::/3: unassigned, no public host
         ("4000::", True),
         ("64:ff9b::a40:1", True),  # DNS64 of 10.64.0.1
+        ("64:ff9b::c0a8:101", True),  # DNS64 of 192.168.1.1: the low 32 bits, exactly
+        ("64:ff9b:1::ac10:504", True),  # local-use NAT64 of 172.16.5.4
         ("64:ff9b:1::9765:410a", False),  # local-use NAT64 /48 of a public address
         ("64:ff9b:1::7f00:1", True),
         ("64:ff9b:2::9765:410a", True),  # outside both NAT64 prefixes, and 2000::/3

@@ -813,3 +813,68 @@ def test_inconclusive_summary_starts_from_the_first_anomaly() -> None:
     assert [a.kind for a in r.anomalies] == ["dns.inconsistent", "tcp.timeout"]
     assert r.summary == ("Unclear: DNS answers differ from the site's known addresses (not "
                          "shown to be wrong); no control to compare")  # fmt: skip
+
+
+# ------------------------------------------------------------ fourth pass (rerun survivors)
+
+
+def test_a_control_answering_garbage_only_is_a_control_that_failed() -> None:
+    garbage = query("control", resp(rcode="MALFORMED"), error="dns_malformed")
+    o = obs(system(REAL), garbage, tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"), target=HTTP_URL)  # fmt: skip
+    assert _kinds(o) == ["http.reset"]  # garbage is no answer: no control at all
+
+
+def test_real_answer_first_and_forged_second_with_a_control() -> None:
+    o = obs(query("system", resp(REAL, ms=1), resp(FORGED, ms=9)), control(REAL))
+    assert _only(o, "dns.injection").addresses == (FORGED,)
+
+
+def test_nxdomain_racing_a_real_answer_when_the_control_failed() -> None:
+    # The DoH control answered SERVFAIL: nothing says the name exists, yet the NXDOMAIN cannot
+    # be the truth either (the control did not say NXDOMAIN), so it is the forged one.
+    o = obs(query("system", resp(REAL, ms=1), resp(rcode="NXDOMAIN", ms=9)), DOH_SERVFAIL)
+    a = _only(o, "dns.injection")
+    assert a.addresses == () and a.detail.endswith("forged: NXDOMAIN")
+
+
+def test_drop_after_a_certificate_failure_on_another_address() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL), tcp(REAL2),
+            hs(REAL2, error="cert_hostname", crt=cert()), hs(REAL, error="reset"))  # fmt: skip
+    assert _kinds(o) == ["tls.reset"]
+
+
+def test_interception_after_a_sites_own_expired_certificate() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL), tcp(REAL2),
+            hs(REAL2, error="cert_expired", crt=cert(sha="e1")),
+            hs(REAL, error="cert_unknown_ca", crt=cert(sha="e2")))  # fmt: skip
+    assert _only(o, "tls.cert_invalid").addresses == (REAL,)
+
+
+def test_garbage_from_the_resolver_never_decides() -> None:
+    garbage = query("system", resp(rcode="MALFORMED"), error="dns_malformed")
+    r = judge(obs(garbage, control(REAL), *clean_https()))
+    assert (r.verdict, sorted(a.kind for a in r.anomalies)) == ("inconclusive", ["dns.malformed"])
+
+
+def test_lead_summary_leaves_out_earlier_unproven_anomalies() -> None:
+    o = obs(system(REAL), query("probe", resp(CDN_OTHER)), control(REAL), tcp(REAL),
+            hs(REAL, kind="benign"), hs(REAL, error="reset"))  # fmt: skip
+    r = judge(o)
+    assert sorted(a.kind for a in r.anomalies) == ["dns.inconsistent", "tls.sni_filtering"]
+    assert r.summary == "TLS cut off when the SNI names the site; other names pass"
+
+
+def test_tls_stall_summary() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, error="timeout"))
+    r = judge(o)
+    assert (r.verdict, r.summary) == ("tls_blocked", "TLS handshake stalls on the site's real "
+                                                     "address")  # fmt: skip
+
+
+def test_accessible_with_a_reported_connect_failure_is_not_slow() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), *clean_https(REAL),
+            tcp(REAL2, error="timeout"))  # fmt: skip
+    r = judge(o)
+    assert (r.verdict, [a.kind for a in r.anomalies]) == ("accessible", ["tcp.timeout"])
+    assert r.summary == "Reachable (verified HTTPS)"
