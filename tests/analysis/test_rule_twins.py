@@ -878,3 +878,29 @@ def test_accessible_with_a_reported_connect_failure_is_not_slow() -> None:
     r = judge(o)
     assert (r.verdict, [a.kind for a in r.anomalies]) == ("accessible", ["tcp.timeout"])
     assert r.summary == "Reachable (verified HTTPS)"
+
+
+def test_throttled_time_rounds_on_the_millisecond() -> None:
+    slow = dataclasses.replace(fetch(REAL), body_length=20_000, body_ms=1049.0)
+    o = obs(system(REAL), control(REAL), tcp(REAL), slow)
+    assert _only(o, "http.throttled").detail.endswith("(20000 bytes in 1.0 s)")
+
+
+def test_benign_handshake_on_an_address_sorting_first_is_no_contrast() -> None:
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL), hs(REAL2, kind="benign"),
+            hs(REAL, error="reset"))  # fmt: skip
+    assert _kinds(o) == ["tls.reset"]
+
+
+def test_bogon_for_a_name_that_does_not_exist_summary() -> None:
+    r = judge(obs(system("10.1.1.1"), control(rcode="NXDOMAIN")))
+    assert (r.verdict, r.summary) == ("dns_blocked", "DNS points to a private/reserved address")
+
+
+def test_cleartext_reset_next_to_an_https_fetch_on_the_same_address() -> None:
+    # The same address answered an https fetch too (it failed before TLS): the reset may be the
+    # server's, not a Host filter; the addresses are equal strings from separate JSON values.
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"),
+            fetch(REAL, ok=False, error="refused", tls_ok=False), target=HTTP_URL)  # fmt: skip
+    assert _verdict(o) == ("inconclusive", "none", ["http.reset"])
