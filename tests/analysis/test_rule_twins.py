@@ -904,3 +904,8 @@ def test_cleartext_reset_next_to_an_https_fetch_on_the_same_address() -> None:
             fetch(REAL, ok=False, url=HTTP_URL, error="reset"),
             fetch(REAL, ok=False, error="refused", tls_ok=False), target=HTTP_URL)  # fmt: skip
     assert _verdict(o) == ("inconclusive", "none", ["http.reset"])
+
+
+def test_dns_only_run_with_a_silent_probe_resolver_agrees() -> None:
+    o = obs(system(REAL), query("probe"), control(REAL))
+    assert _verdict(o) == ("accessible", "likely", ["dns.timeout"])
