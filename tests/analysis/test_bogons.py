@@ -118,6 +118,7 @@ def test_range_edges(first: str, last: str, below: str | None, above: str | None
         ("2002:6440:0001::1", True),  # 6to4 around 100.64.0.1
         ("fe80::1%eth0", True),  # a zone index is ignored
         ("151.101.65.10%eth0", False),
+        ("10.1.2.3%eth0", True),  # IPv4 takes no zone index: the suffix is cut off first
     ],
 )
 def test_embedded_and_global_unicast_edges(addr: str, expected: bool) -> None:

@@ -51,6 +51,9 @@ SITE_DOWN = [
     ("only-injection-agrees", obs(query("system"), query("injection", resp(rcode="NXDOMAIN")),
                                   control(rcode="NXDOMAIN")),
      ("site_down", "likely", [])),
+    # A failing resolver does not agree either.
+    ("probe-servfail", obs(system(rcode="SERVFAIL"), control(rcode="NXDOMAIN")),
+     ("site_down", "likely", [])),
 ]
 
 

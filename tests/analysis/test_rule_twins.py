@@ -416,6 +416,8 @@ def test_a_failed_control_resolver_is_not_the_sites_own_dns() -> None:
         (obs(system(rcode="NXDOMAIN"), control(REAL), *clean_https()), True),
         # Validated only on an address the control did not give: unknown, nothing tried there.
         (obs(system(rcode="NXDOMAIN"), control(REAL), *clean_https(CDN_OTHER)), None),
+        # A verified handshake on the control address, no page fetched: works.
+        (obs(system(rcode="NXDOMAIN"), control(REAL), tcp(REAL), hs(REAL)), True),
         # A cleartext fetch on the control address of an http:// target: works.
         (obs(system(rcode="NXDOMAIN"), control(REAL), tcp(REAL, port=80),
              fetch(REAL, url=HTTP_URL),
@@ -467,6 +469,13 @@ SUMMARIES = [
                                                        "(control agrees)"),
     ("accessible-with-dns-anomaly", obs(system(CDN_OTHER), PROBE_REAL, *clean_https()),
      "Reachable (verified HTTPS)"),
+    ("bogon-vs-validated", obs(system("192.168.7.7"), PROBE_REAL, *clean_https()),
+     "DNS points to a private/reserved address"),
+    # A later phrase that sorts before the lead's is kept too.
+    ("nxdomain-then-timeout", obs(system(rcode="NXDOMAIN"), control(REAL, REAL2),
+                                  *clean_https(REAL), tcp(REAL2, error="timeout")),
+     "DNS says the name does not exist; trusted DNS finds it; also: Connections to the site's "
+     "real address time out"),
 ]
 
 
@@ -909,3 +918,89 @@ def test_cleartext_reset_next_to_an_https_fetch_on_the_same_address() -> None:
 def test_dns_only_run_with_a_silent_probe_resolver_agrees() -> None:
     o = obs(system(REAL), query("probe"), control(REAL))
     assert _verdict(o) == ("accessible", "likely", ["dns.timeout"])
+
+
+# ------------------------------------------------------------- sixth pass (rerun survivors)
+
+
+def test_aaaa_nxdomain_not_excused_by_an_a_answer_for_a_later_sorting_name() -> None:
+    other = query("probe", resp(REAL), qname="zzz.example.net")
+    probe_aaaa_nx = query("probe", resp(rcode="NXDOMAIN"), qtype="AAAA")
+    o = obs(other, probe_aaaa_nx, control(REAL), control(REAL6, qtype="AAAA"), *clean_https())
+    assert _kinds(o) == ["dns.nxdomain"]
+
+
+def test_censor_and_blockpage_details_name_the_country() -> None:
+    a = _only(obs(system("10.10.34.35"), control(REAL)), "dns.known_censor_ip")
+    assert "dns_nat_ir_inject_2 (IR)" in a.detail and "dns_br_localhost" not in a.detail
+    generic = _only(obs(system("127.0.0.1"), control(REAL)), "dns.known_censor_ip")
+    assert generic.detail.endswith("signature(s): dns_br_localhost"), generic.detail
+    page = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+               fetch(REAL, url=HTTP_URL, body="<title>AGCOM Stop Page</title>"),
+               target=HTTP_URL)  # fmt: skip
+    bp = _only(page, "http.blockpage")
+    assert bp.confirmed and bp.detail.endswith("fingerprint(s): nat_it_agcom_block (IT)")
+
+
+def test_registrable_of_a_name_starting_with_digits() -> None:
+    assert registrable("123.example.com") == "example.com"
+
+
+def test_each_request_failure_kind_is_reported_once() -> None:
+    fails = [fetch(a, ok=False, url=HTTP_URL, error=e)
+             for a, e in ((REAL, "reset"), (REAL2, "reset"), (REAL3, "timeout"))]  # fmt: skip
+    o = obs(system(REAL, REAL2, REAL3), control(REAL, REAL2, REAL3),
+            *(tcp(a, port=80) for a in (REAL, REAL2, REAL3)), *fails, target=HTTP_URL)
+    assert _kinds(o) == ["http.reset", "http.timeout"]
+
+
+def test_uncommon_headers_only_on_the_probe_are_not_shared() -> None:
+    from reachcheck.analysis.http import compare
+
+    assert compare(fetch(REAL, names=("date", "server", "x-a")),
+                   fetch(REAL, names=("date", "server")))[2] is False  # fmt: skip
+
+
+def test_a_slow_fetch_after_a_fast_one_is_throttling() -> None:
+    fast = dataclasses.replace(fetch(REAL), body_length=200_000, body_ms=1000.0)
+    slow = dataclasses.replace(fetch(REAL2), body_length=20_000, body_ms=2000.0)
+    o = obs(system(REAL, REAL2), control(REAL, REAL2), tcp(REAL), tcp(REAL2), fast, slow)
+    assert _only(o, "http.throttled").addresses == (REAL2,)
+
+
+@pytest.mark.parametrize(("length", "kib"), [(19_967, 19), (19_968, 20)])
+def test_throttled_rate_rounds_to_whole_kib(length: int, kib: int) -> None:
+    slow = dataclasses.replace(fetch(REAL), body_length=length, body_ms=1000.0)
+    o = obs(system(REAL), control(REAL), tcp(REAL), slow)
+    assert f"arrived at {kib} KiB/s " in _only(o, "http.throttled").detail
+
+
+def test_connect_errors_without_a_kind_are_not_anomalies() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL, error="error"))
+    assert _kinds(o) == []
+
+
+def test_control_verified_another_address_sorting_first() -> None:
+    expired = hs(REAL2, error="cert_expired", crt=cert())
+    o = obs(system(REAL2), control(REAL, REAL2), tcp(REAL2), expired,
+            control_server=ctrl_server(tls_=(hs(REAL),)))  # fmt: skip
+    assert _kinds(o) == []
+
+
+def test_the_ip_literal_is_where_the_site_is_even_with_control_answers() -> None:
+    o = obs(control(REAL), tcp(REAL), hs(REAL, error="cert_unknown_ca", crt=cert(sha="f00d")),
+            target=REAL)  # fmt: skip
+    assert _kinds(o) == ["tls.cert_invalid"]
+
+
+def test_https_timeout_after_tls_with_a_control_server_that_fetched() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL),
+            fetch(REAL, ok=False, error="timeout", tls_ok=True),
+            control_server=ctrl_server(http=fetch(REAL)))  # fmt: skip
+    assert _verdict(o) == ("http_blocked", "confirmed", ["http.timeout"])
+
+
+def test_cleartext_eof_without_control_server_is_not_host_filtering() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="eof"), target=HTTP_URL)  # fmt: skip
+    assert _verdict(o) == ("inconclusive", "none", ["http.eof"])
