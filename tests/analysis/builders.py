@@ -7,6 +7,7 @@ pure); resolvers and censors live in 10.0.0.0/8 lab space.
 from __future__ import annotations
 
 import json
+import sys
 
 from reachcheck.model import (
     CertInfo,
@@ -168,6 +169,24 @@ def obs(
         http=tuple(i for i in items if isinstance(i, HttpFetch)),
         control=control_server,
     ))  # fmt: skip
+
+
+def interned(o: Observations) -> Observations:
+    """`o` with every string interned: the twin of `fresh`, as observations built in code hold
+    them. A rule must judge both alike; one that tests identity (`is`) where it means equality
+    judges one of them differently."""
+
+    def walk(value: object) -> object:
+        if isinstance(value, str):
+            return sys.intern(value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    back: Observations = from_json(Observations, walk(to_json(o)))  # type: ignore[arg-type]
+    return back
 
 
 def fresh(o: Observations) -> Observations:

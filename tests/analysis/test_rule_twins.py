@@ -28,6 +28,7 @@ from tests.analysis.builders import (
     fetch,
     hop,
     hs,
+    interned,
     obs,
     query,
     resp,
@@ -1004,3 +1005,133 @@ def test_cleartext_eof_without_control_server_is_not_host_filtering() -> None:
     o = obs(system(REAL), control(REAL), tcp(REAL, port=80),
             fetch(REAL, ok=False, url=HTTP_URL, error="eof"), target=HTTP_URL)  # fmt: skip
     assert _verdict(o) == ("inconclusive", "none", ["http.eof"])
+
+
+# ----------------------------------------------------------- seventh pass (rerun survivors)
+
+
+def test_garbage_datagrams_are_never_read_for_addresses() -> None:
+    garbage = resp("10.1.1.1", rcode="MALFORMED", ms=1)
+    o = obs(query("system", garbage, resp(REAL, ms=5)), control(REAL), *clean_https())
+    assert _kinds(o) == []
+
+
+def test_a_control_without_a_records_is_not_contradicted_by_a_certificate() -> None:
+    # The control resolves the name to IPv6 only: a silent A query is not a failure, whatever a
+    # verified IPv4 handshake says.
+    o = obs(query("system"), control(), control(REAL6, qtype="AAAA"), *clean_https(REAL))
+    assert "dns.timeout" not in _kinds(o)
+
+
+def test_a_verified_ip_literal_stays_genuine() -> None:
+    no_sni = dataclasses.replace(hs(REAL), sni=None)
+    o = obs(tcp(REAL), no_sni, tcp(REAL, port=80, error="timeout"), target=REAL)
+    assert _kinds(o) == ["tcp.timeout"]
+
+
+def test_a_failure_on_the_genuine_address_does_not_prove_the_dns_answer_wrong() -> None:
+    o = obs(system(CDN_OTHER), control(REAL), tcp(REAL, port=80),
+            fetch(REAL, ok=False, url=HTTP_URL, error="reset"), target=HTTP_URL)  # fmt: skip
+    assert _verdict(o) == ("http_blocked", "likely", ["dns.inconsistent", "http.reset"])
+
+
+def test_unanswered_query_before_an_inconsistent_one() -> None:
+    o = obs(query("system"), query("probe", resp(FORGED)), control(REAL), tcp(FORGED),
+            hs(FORGED, error="cert_hostname"))  # fmt: skip
+    assert _only(o, "dns.inconsistent").resolvers == ("udp:10.0.0.54:53",)
+
+
+def test_validated_only_inconsistency_detail_with_a_failed_control() -> None:
+    o = obs(system(CDN_OTHER), DOH_SERVFAIL, PROBE_REAL, *clean_https())
+    assert _only(o, "dns.inconsistent").detail.endswith(f"(the site verified on {REAL})")
+    assert judge(o).summary == "Reachable (verified HTTPS)"
+    failing = obs(system(FORGED), DOH_SERVFAIL, PROBE_REAL, tcp(FORGED),
+                  hs(FORGED, error="cert_hostname"), *clean_https())  # fmt: skip
+    assert judge(failing).summary == "DNS gives addresses that are not the site's verified one"
+
+
+def test_blockpage_after_a_redirect_to_cleartext() -> None:
+    f = fetch(REAL, final_url=f"http://{DOMAIN}/blocked", body="<title>AGCOM Stop Page</title>")
+    o = obs(system(REAL), control(REAL), tcp(REAL), f)
+    assert _kinds(o) == ["http.blockpage"]
+
+
+def test_redirects_of_https_hops_are_not_judged() -> None:
+    hops = (hop(f"https://{DOMAIN}/", "https://www.other-site.example/"),)
+    o = obs(system(REAL), control(REAL), tcp(REAL), fetch(REAL, redirects=hops))
+    assert _kinds(o) == []
+
+
+def test_status_codes_compare_by_value() -> None:
+    from reachcheck.analysis.http import compare
+
+    assert compare(fetch(REAL, status=int("403")), fetch(REAL, status=int("403")))[0] is True
+
+
+def test_uncommon_headers_only_on_the_control_are_not_shared() -> None:
+    from reachcheck.analysis.http import compare
+
+    assert compare(fetch(REAL, names=("date", "server")),
+                   fetch(REAL, names=("date", "server", "x-a")))[2] is False  # fmt: skip
+
+
+def test_status_diff_after_a_verified_fetch() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), tcp(REAL, port=80), fetch(REAL),
+            fetch(REAL, url=HTTP_URL, status=403), target=HTTP_URL,
+            control_server=ctrl_server(http=fetch(REAL, url=HTTP_URL)))  # fmt: skip
+    assert _kinds(o) == ["http.status_diff"]
+
+
+def test_sni_filtering_detail_names_the_first_benign_name() -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", sni="a.example"),
+            hs(REAL, kind="benign", sni="b.example"), hs(REAL, error="reset"))  # fmt: skip
+    assert _only(o, "tls.sni_filtering").detail.endswith(
+        "SNI a.example completed on the same address")
+
+
+@pytest.mark.parametrize("crt", [None, cert(sha=None)], ids=["no-cert", "no-fingerprint"])
+def test_interception_without_a_certificate_fingerprint(crt: object) -> None:
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign", crt=cert(sha="1")),
+            hs(REAL, error="cert_unknown_ca", crt=crt))  # type: ignore[arg-type]
+    assert _kinds(o) == ["tls.cert_invalid"]
+
+
+def test_working_ipv6_address_makes_an_ipv4_timeout_not_decisive() -> None:
+    server = ctrl_server(tcp_=(tcp(REAL),))
+    o = obs(system(REAL), control(REAL), control(REAL6, qtype="AAAA"), tcp(REAL, error="timeout"),
+            tcp(REAL6), control_server=server)  # fmt: skip
+    assert _verdict(o)[0] != "tcp_blocked"
+
+
+def test_a_doh_control_failing_with_an_http_error_is_not_a_network_down() -> None:
+    doh = query("control", error="http_status")
+    assert judge(obs(query("system"), doh)).summary != "Local network looks down"
+
+
+def test_inconclusive_reason_is_the_first_anomaly() -> None:
+    o = obs(system(CDN_OTHER), control(REAL), tcp(REAL, error="timeout"))
+    r = judge(o)
+    assert r.reason.startswith(r.anomalies[0].detail)
+
+
+def _all_cases() -> list[tuple[str, Observations]]:
+    from tests.analysis.test_dns import CASES as DNS_CASES
+    from tests.analysis.test_http import CASES as HTTP_CASES
+    from tests.analysis.test_tcp_tls import TCP_CASES, TLS_CASES
+    from tests.analysis.test_truth_and_traps import TRUTH_CASES
+    from tests.analysis.test_verdict import CASES as VERDICT_CASES
+
+    out = [(c[0], c[1]) for c in
+           [*VERDICT_CASES, *TRUTH_CASES, *DNS_CASES, *HTTP_CASES, *TCP_CASES, *TLS_CASES,
+            *SUMMARIES, *RACES]]  # fmt: skip
+    return out
+
+
+@pytest.mark.parametrize(("case", "o"), _all_cases(), ids=[c[0] for c in _all_cases()])
+def test_identity_of_strings_never_matters(case: str, o: Observations) -> None:
+    """Observations loaded from JSON and observations built in code (interned strings) are
+    judged alike: no rule compares strings by identity."""
+    a, b = judge(o), judge(interned(o))
+    assert (a.verdict, a.confidence, a.anomalies, a.reason, a.summary,
+            a.reachable_with_trusted_dns) == (b.verdict, b.confidence, b.anomalies, b.reason,
+                                              b.summary, b.reachable_with_trusted_dns)

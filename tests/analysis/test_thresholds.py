@@ -65,6 +65,7 @@ THROTTLE_EDGES = [
     # THROTTLE_RATE: exactly 64 KiB/s is not below it; one byte per 2 s less is.
     (131_071, 2000.0, True),  # 65535.5 B/s
     (131_072, 2000.0, False),  # 65536 B/s
+    (200_000, 2000.0, False),  # well above the rate
 ]
 
 
@@ -80,6 +81,7 @@ def test_transfer_rate_guards() -> None:
     assert transfer_rate(_timed(20_000, 500.0)) == 40_000.0
     assert transfer_rate(_timed(1_000, 3000.0)) == pytest.approx(333.333, abs=0.001)
     assert transfer_rate(_timed(20_000, 0.0)) is None  # no duration: no rate
+    assert transfer_rate(_timed(20_000, 1.0)) == 20_000_000.0  # 1 ms is a duration
     assert transfer_rate(_timed(20_000, -1.0)) is None
     assert transfer_rate(_timed(20_000, None)) is None
     assert transfer_rate(_timed(None, 500.0)) is None
