@@ -1135,3 +1135,10 @@ def test_identity_of_strings_never_matters(case: str, o: Observations) -> None:
     assert (a.verdict, a.confidence, a.anomalies, a.reason, a.summary,
             a.reachable_with_trusted_dns) == (b.verdict, b.confidence, b.anomalies, b.reason,
                                               b.summary, b.reachable_with_trusted_dns)
+
+
+def test_an_nxdomain_carrying_the_real_address_is_still_a_lie() -> None:
+    o = obs(query("system", resp(REAL, ms=1), resp(REAL, rcode="NXDOMAIN", ms=9)),
+            control(REAL))  # fmt: skip
+    a = _only(o, "dns.injection")
+    assert a.detail.endswith(f"forged: {REAL}"), a.detail
