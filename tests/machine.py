@@ -36,7 +36,7 @@ def require_ipv6_loopback(kind: socket.SocketKind = socket.SOCK_STREAM) -> None:
     msg = "no IPv6 loopback (::1) on this machine"
     if os.environ.get("REACHCHECK_IPV6_REQUIRED") == "1":
         pytest.fail(msg + " and REACHCHECK_IPV6_REQUIRED=1: enable it "
-                    "(sysctl -w net.ipv6.conf.lo.disable_ipv6=0)")  # fmt: skip
+                    "(net.ipv6.conf.lo.disable_ipv6=0)")  # fmt: skip
     pytest.skip(msg)
 
 
