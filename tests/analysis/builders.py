@@ -6,6 +6,9 @@ pure); resolvers and censors live in 10.0.0.0/8 lab space.
 
 from __future__ import annotations
 
+import json
+import sys
+
 from reachcheck.model import (
     CertInfo,
     ControlMeasurement,
@@ -16,6 +19,8 @@ from reachcheck.model import (
     Observations,
     TcpConnect,
     TlsHandshake,
+    from_json,
+    to_json,
 )
 from reachcheck.targets import parse_target
 
@@ -154,15 +159,43 @@ def ctrl_server(
 def obs(
     *items: object, target: str = DOMAIN, control_server: ControlMeasurement | None = None
 ) -> Observations:
-    """Observations from a flat list of queries, connects, handshakes and fetches."""
-    return Observations(
+    """Observations from a flat list of queries, connects, handshakes and fetches, as a saved run
+    holds them (`fresh`)."""
+    return fresh(Observations(
         target=parse_target(target),
         dns=tuple(i for i in items if isinstance(i, DnsQuery)),
         tcp=tuple(i for i in items if isinstance(i, TcpConnect)),
         tls=tuple(i for i in items if isinstance(i, TlsHandshake)),
         http=tuple(i for i in items if isinstance(i, HttpFetch)),
         control=control_server,
-    )
+    ))  # fmt: skip
+
+
+def interned(o: Observations) -> Observations:
+    """`o` with every string interned: the twin of `fresh`, as observations built in code hold
+    them. A rule must judge both alike; one that tests identity (`is`) where it means equality
+    judges one of them differently."""
+
+    def walk(value: object) -> object:
+        if isinstance(value, str):
+            return sys.intern(value)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+
+    back: Observations = from_json(Observations, walk(to_json(o)))  # type: ignore[arg-type]
+    return back
+
+
+def fresh(o: Observations) -> Observations:
+    """`o` through a JSON round trip, as `report --rejudge` reads it: every string is a new
+    object, never the interned literal of the code, so a rule that compares with `is` where it
+    means `==` fails here as it would on a saved run."""
+    back: Observations = from_json(Observations, json.loads(json.dumps(to_json(o))))
+    assert back == o
+    return back
 
 
 def clean_https(addr: str = REAL) -> list[object]:

@@ -33,7 +33,7 @@ from tests.analysis.test_verdict import CASES
 PROBE_REAL = query("probe", resp(REAL))
 DOH_DOWN = query("control", error="timeout")
 
-# id, observations, verdict, confidence, anomaly kinds that must be present (None: no DNS kinds)
+# id, observations, verdict, confidence, the exact set of anomaly kinds
 TRUTH_CASES = [
     # The lab's missed block: no control, the system resolver says NXDOMAIN, the --resolver
     # answer verifies over TLS.
@@ -53,23 +53,23 @@ TRUTH_CASES = [
      "dns_blocked", "confirmed", {"dns.inconsistent"}),
     # Clean twins.
     ("agree-and-validate", obs(system(REAL), PROBE_REAL, *clean_https()),
-     "accessible", "confirmed", None),
+     "accessible", "confirmed", set()),
     ("cdn-answers-differ-both-validate",
      obs(system(CDN_OTHER), PROBE_REAL, *clean_https(CDN_OTHER), *clean_https(REAL)),
-     "accessible", "confirmed", None),
+     "accessible", "confirmed", set()),
     ("nxdomain-but-nothing-validated",
      obs(system(rcode="NXDOMAIN"), PROBE_REAL, tcp(REAL, error="timeout")),
-     "inconclusive", "none", None),
+     "inconclusive", "none", set()),
     ("aaaa-only-nxdomain", obs(system(REAL), system(rcode="NXDOMAIN", qtype="AAAA"), PROBE_REAL,
                                *clean_https()),
-     "accessible", "confirmed", None),
+     "accessible", "confirmed", set()),
     ("aaaa-only-nxdomain-with-control",
      obs(system(REAL), system(rcode="NXDOMAIN", qtype="AAAA"),
          control(REAL), control(REAL6, qtype="AAAA"), *clean_https()),
-     "accessible", "confirmed", None),
+     "accessible", "confirmed", set()),
     ("v6-only-site-empty-a", obs(system(), system(REAL6, qtype="AAAA"),
                                  query("probe", resp(REAL6), qtype="AAAA"), *clean_https(REAL6)),
-     "accessible", "confirmed", None),
+     "accessible", "confirmed", set()),
     ("different-address-never-tried", obs(system(CDN_OTHER), PROBE_REAL, *clean_https()),
      "accessible", "confirmed", {"dns.inconsistent"}),
 ]
@@ -78,14 +78,11 @@ TRUTH_CASES = [
 @pytest.mark.parametrize(("case", "o", "verdict", "confidence", "kinds"), TRUTH_CASES,
                          ids=[c[0] for c in TRUTH_CASES])  # fmt: skip
 def test_tls_validated_truth_without_control(case: str, o: Observations, verdict: str,
-                                             confidence: str, kinds: set[str] | None) -> None:
+                                             confidence: str, kinds: set[str]) -> None:
     result = judge(o)
     found = {a.kind for a in result.anomalies}
     assert (result.verdict, result.confidence) == (verdict, confidence), result.reason
-    if kinds is None:
-        assert not {k for k in found if k.startswith("dns.")}, found
-    else:
-        assert kinds <= found, found
+    assert found == kinds, found
 
 
 def test_resolver_down_entirely_is_not_evidence() -> None:

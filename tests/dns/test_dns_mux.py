@@ -11,6 +11,7 @@ import pytest
 from reachcheck.probes.dns_mux import UdpDnsMux
 from reachcheck.probes.dns_udp import DNS_ATTEMPTS, MAX_RESPONSES
 from tests.fakes.dns_server import FakeDnsServer, Rule
+from tests.machine import require_ipv6_loopback
 
 RULES = {
     "ok.test": Rule.answer("192.0.2.1", "2001:db8::1"),
@@ -131,17 +132,10 @@ async def test_close_ends_running_queries(server: FakeDnsServer) -> None:
         await mux.query(server.address, "ok.test", "A", "probe", timeout=1, hold_on=0)
 
 
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
 async def test_ipv4_and_ipv6_servers_share_one_mux(server: FakeDnsServer) -> None:
+    require_ipv6_loopback(socket.SOCK_DGRAM)
     with FakeDnsServer({"ok.test": Rule.answer("192.0.2.6")}, host="::1") as six:
         async with UdpDnsMux() as mux:
             v6, v4 = await asyncio.gather(

@@ -18,6 +18,7 @@ from reachcheck.probes.dns_udp import (
 )
 from reachcheck.probes.dns_wire import build_query, with_id
 from tests.fakes.dns_server import FakeDnsServer, Rule
+from tests.machine import require_ipv6_loopback
 
 RULES = {
     "ok.test": Rule.answer("192.0.2.1", "192.0.2.2", "2001:db8::1"),
@@ -242,17 +243,10 @@ def test_ipv6_resolver_label() -> None:
     assert resolver_label(("127.0.0.1", 5353)) == "udp:127.0.0.1:5353"
 
 
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
-            sock.bind(("::1", 0))
-        return True
-    except OSError:
-        return False
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
 async def test_ipv6_server() -> None:
+    require_ipv6_loopback(socket.SOCK_DGRAM)
     with FakeDnsServer({"ok.test": Rule.answer("192.0.2.1")}, host="::1") as srv:
         query = await query_udp(srv.address, "ok.test", "A", "system", timeout=1, hold_on=0)
     assert query.resolver == f"udp:[::1]:{srv.address[1]}"

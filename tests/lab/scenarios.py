@@ -173,7 +173,8 @@ class Scenario:
     """One lab site: its world setup, the censor's actions, and the expected judgement.
 
     `verdicts`: the verdicts the design allows for this setup (usually exactly one).
-    `anomalies`: kinds that must all be present; `"tls.*"` means any kind of that stage.
+    `anomalies`: the exact kinds: all must be present and no other may appear; `"tls.*"`
+    means any kind of that stage (at least one).
     `exists`: the name is in the world's zone (False: NXDOMAIN at every honest resolver).
     `server`: "down" = nothing listens (the world's kernel refuses connections); "blackhole" =
     the world drops every packet to the address (the host is dead, for the control server too).
@@ -202,7 +203,7 @@ class Scenario:
     # xfail (it turns red as soon as reachcheck is fixed, so the marker gets removed).
     known_gap: str = ""
     # With a control server (`--control`, test_control.py): the verdicts allowed (None: same as
-    # `verdicts`), anomalies that must all be present, whether the confidence must be
+    # `verdicts`), the exact anomalies (None: `anomalies`), whether the confidence must be
     # "confirmed", and a known gap of that run only.
     control_verdicts: frozenset[str] | None = None
     control_anomalies: frozenset[str] = frozenset()
@@ -252,12 +253,17 @@ NOT_BLOCKED = ("accessible", "site_down", "inconclusive")
 CLUSTERED = ("accessible", "http_blocked")
 
 _CENSORED: tuple[Scenario, ...] = (
-    _s("dns-injection", "coingecko.test", "dns_blocked", ("dns.injection",), InjectDns(),
+    # The ISP resolver's cache holds the forged answer too: its single answer is inconsistent.
+    _s("dns-injection", "coingecko.test", "dns_blocked", ("dns.injection", "dns.inconsistent"),
+       InjectDns(),
        reachable_with_trusted_dns=True,
        note="forged A races the real answer from the resolver abroad; probe address answered"),
-    _s("dns-injection-nxdomain", "bitfinex.test", "dns_blocked", ("dns.injection",),
-       InjectDns(forged=()), note="forged NXDOMAIN races the real answer"),
-    _s("dns-injection-probe-only", "binance.test", "dns_blocked", ("dns.injection",),
+    _s("dns-injection-nxdomain", "bitfinex.test", "dns_blocked",
+       ("dns.injection", "dns.nxdomain"), InjectDns(forged=()),
+       note="forged NXDOMAIN races the real answer (the poisoned ISP resolver repeats it)"),
+    # The resolver abroad only ever gets the forged answer: inconsistent, not raced.
+    _s("dns-injection-probe-only", "binance.test", "dns_blocked",
+       ("dns.injection", "dns.inconsistent"),
        InjectDns(drop_real=True, poison_isp=False),
        note="forged answer, real query dropped: no race; only the injection probe shows it"),
     _s("isp-nxdomain", "nxblocked.test", "dns_blocked", ("dns.nxdomain",), IspDns(None),
@@ -312,11 +318,13 @@ _CENSORED: tuple[Scenario, ...] = (
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
        control_verdicts_one_fetch="inconclusive",
        note="proxy serves a 200 unknown page with its own headers (Content-Length, Connection)"),
-    _s("dns-and-sni", "coinmarketcap.test", "dns_blocked", ("dns.injection", "tls.*"),
+    _s("dns-and-sni", "coinmarketcap.test", "dns_blocked",
+       ("dns.injection", "dns.inconsistent", "tls.*"),
        InjectDns(forged=(FORGED_POOL + "2",)), SniReset(), reachable_with_trusted_dns=False,
        note="China crypto-site case: forged DNS and an SNI reset on the genuine address"),
-    # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs.
-    _s("throttled", "bitget.test", ("http_blocked", "accessible"), ("http.throttled",),
+    # 160 kB at 200 kbit/s takes ~6.5 s: far beyond the 2 s stage timeout of the lab runs, so
+    # the fetch may also end in http.timeout ("http.*": any HTTP kind besides http.throttled).
+    _s("throttled", "bitget.test", ("http_blocked", "accessible"), ("http.throttled", "http.*"),
        Throttle(200), page_bytes=160_000, note="responses from the address shaped to 200 kbit/s"),
     _s("dns-blockpage-server", "bitpanda.test", "dns_blocked", ("dns.*", "http.blockpage"),
        IspDns((BLOCKPAGE_SERVER,)),
@@ -350,12 +358,14 @@ _UNCENSORED: tuple[Scenario, ...] = (
     _s("site-nxdomain", "nonexistent.test", "site_down", (), exists=False,
        note="NXDOMAIN at every resolver (DoH included)"),
     # Nothing listens: the same RST a censor's IP reset gives, so site_down or inconclusive.
-    _s("server-down", "serverdown.test", ("site_down", "inconclusive"), (), server="down",
+    # The refused connect is reported (never decisive without the control server's word).
+    _s("server-down", "serverdown.test", ("site_down", "inconclusive"), ("tcp.refused",),
+       server="down",
        control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, port 443 closed"),
     # A dead host looks exactly like a censor's IP blackhole from the client: without a control
     # server it must not be called blocked; the control server settles it as site_down.
-    _s("server-blackholed", "deadhost.test", ("inconclusive", "site_down"), (),
+    _s("server-blackholed", "deadhost.test", ("inconclusive", "site_down"), ("tcp.timeout",),
        server="blackhole", control_verdicts="site_down", control_confirmed=True,
        note="resolves everywhere, every packet to the address dropped in the world too"),
     _s("cert-expired", "expiredcert.test", NOT_BLOCKED, (), cert="expired",

@@ -22,7 +22,7 @@ from reachcheck.model import BLOCKED_VERDICTS
 from tests.lab import netns
 from tests.lab.conftest import Run, run_reachcheck
 from tests.lab.scenarios import BY_NAME, SCENARIOS, Scenario
-from tests.lab.test_scenarios import _explain, _has, _kinds
+from tests.lab.test_scenarios import _explain, _has, _kinds, _unexpected
 
 pytestmark = pytest.mark.lab
 
@@ -81,6 +81,8 @@ def test_with_control(scenario: Scenario, control_run: Run) -> None:
     want = scenario.control_anomalies or scenario.anomalies
     missing = [k for k in sorted(want) if not _has(kinds, k)]
     assert not missing, f"missing anomalies {missing}: {why}"
+    extra = _unexpected(kinds, want)
+    assert not extra, f"unexpected anomalies {extra}: {why}"
     if scenario.twin_of is not None:
         assert kinds == [], f"a clean twin must show no anomaly: {why}"
     if scenario.control_confirmed:

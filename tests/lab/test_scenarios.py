@@ -36,6 +36,12 @@ def _has(kinds: list[str], want: str) -> bool:
     return want in kinds
 
 
+def _unexpected(kinds: list[str], wanted: frozenset[str]) -> list[str]:
+    """The kinds found that no expected pattern covers: the expected set is exact (a `stage.*`
+    pattern allows any kind of that stage), so a false extra anomaly fails the scenario."""
+    return [k for k in kinds if not any(_has([k], w) for w in wanted)]
+
+
 def _params() -> list[object]:
     return [
         pytest.param(s, id=s.name, marks=[pytest.mark.xfail(reason=s.known_gap, strict=True)]
@@ -53,6 +59,8 @@ def test_scenario(scenario: Scenario, scenario_results: dict[str, dict[str, Any]
     kinds = _kinds(result)
     missing = [k for k in sorted(scenario.anomalies) if not _has(kinds, k)]
     assert not missing, f"missing anomalies {missing}: {why}"
+    extra = _unexpected(kinds, scenario.anomalies)
+    assert not extra, f"unexpected anomalies {extra}: {why}"
     if scenario.twin_of is not None:
         assert kinds == [], f"a clean twin must show no anomaly: {why}"
     if result["verdict"] in BLOCKED_VERDICTS:

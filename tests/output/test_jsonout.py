@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from reachcheck.output import (
     result_to_dict,
     settings_dict,
 )
+from tests.machine import run_unprivileged
 from tests.output.samples import make_result
 
 
@@ -164,14 +165,26 @@ def test_check_writable(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []  # checking writes nothing
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_check_writable_read_only_dir(tmp_path: Path) -> None:
-    tmp_path.chmod(0o500)
+def test_check_writable_read_only_dir() -> None:
+    # Root writes anywhere, so under root (CI) the checks run as `nobody` in a forked child;
+    # the directories sit in the system temp dir, where that user can reach them.
+    read_only = Path(tempfile.mkdtemp())
+    writable = Path(tempfile.mkdtemp())
+    read_only.chmod(0o555)
+    writable.chmod(0o777)
+
+    def body() -> None:
+        with pytest.raises(PermissionError, match="not writable"):
+            check_writable(str(read_only / "x.json"))
+        check_writable(str(writable / "x.json"))  # the twin: same user, a directory it may use
+
     try:
-        with pytest.raises(PermissionError):
-            check_writable(str(tmp_path / "x.json"))
+        run_unprivileged(body)
     finally:
-        tmp_path.chmod(0o700)
+        read_only.chmod(0o700)
+        read_only.rmdir()
+        writable.rmdir()
+    assert not (writable / "x.json").exists()  # checking writes nothing
 
 
 def test_settings_record_public_ranges() -> None:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
-
-import pytest
 
 from reachcheck.probes.tcp import tcp_connect
 from tests.fakes.tls_server import Blackhole, FakeServer, closed_port
-
-
-def _has_ipv6_loopback() -> bool:
-    try:
-        with socket.socket(socket.AF_INET6) as sock:
-            sock.bind(("::1", 0))
-    except OSError:
-        return False
-    return True
+from tests.machine import require_ipv6_loopback
 
 
 async def test_connect_ok_records_sources(fake_server: Callable[..., FakeServer]) -> None:
@@ -46,8 +35,8 @@ async def test_a_name_is_not_resolved() -> None:
     assert not result.ok and result.error == "dns"
 
 
-@pytest.mark.skipif(not _has_ipv6_loopback(), reason="no IPv6 loopback")
 async def test_ipv6_loopback(fake_server: Callable[..., FakeServer]) -> None:
+    require_ipv6_loopback()
     srv = fake_server(tls=False, host="::1")
     result = await tcp_connect("::1", srv.port, timeout=2)
     assert result.ok
