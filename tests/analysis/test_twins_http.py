@@ -62,9 +62,15 @@ def test_control_redirect_hop_counts_as_where_the_site_goes() -> None:
             control_server=ctrl_server(http=via))  # fmt: skip
     assert kinds_of(o) == []
     stays = fetch(REAL, url=HTTP_URL)
+    # Twin: the control stays and the probe ends on another page than the control's.
+    elsewhere = dataclasses.replace(probe, title="Regional notice", body_length=900)
+    o = obs(system(REAL), control(REAL), tcp(REAL, port=80), elsewhere, target=HTTP_URL,
+            control_server=ctrl_server(http=stays))  # fmt: skip
+    assert kinds_of(o) == ["http.body_diff", "http.redirect_offsite"]
+    # ... but ending on the control's own page, the redirect is where the site sends everyone.
     o = obs(system(REAL), control(REAL), tcp(REAL, port=80), probe, target=HTTP_URL,
             control_server=ctrl_server(http=stays))  # fmt: skip
-    assert kinds_of(o) == ["http.redirect_offsite"]
+    assert kinds_of(o) == []
 
 
 def test_same_headers_match_even_when_all_are_common() -> None:

@@ -67,10 +67,13 @@ def test_validated_only_inconsistency_needs_a_failure_even_when_the_control_fail
     assert outcome(o) == ("accessible", "confirmed", ["dns.inconsistent"])
 
 
-def test_control_empty_and_probe_nxdomain_is_dns_blocking() -> None:
-    # The control says the name exists (no address): the probe's NXDOMAIN is a lie.
-    assert outcome(obs(system(rcode="NXDOMAIN"), control())) == (
-        "dns_blocked", "likely", ["dns.nxdomain"])
+def test_control_empty_and_probe_nxdomain_is_site_down() -> None:
+    # The control finds the name but no address anywhere (design 5.1, a dangling CNAME and its
+    # kin): there is nowhere to connect, so the probe's NXDOMAIN denies the user nothing.
+    assert outcome(obs(system(rcode="NXDOMAIN"), control())) == ("site_down", "confirmed", [])
+    # Twin: the control has an address: the NXDOMAIN is a lie.
+    assert outcome(obs(system(rcode="NXDOMAIN"), control(REAL), *clean_https())) == (
+        "dns_blocked", "confirmed", ["dns.nxdomain"])
 
 
 def test_network_is_not_down_when_anything_connected() -> None:
@@ -127,7 +130,7 @@ SUMMARIES = [
     ("inconsistent-vs-validated", obs(system(FORGED), PROBE_REAL, tcp(FORGED),
                                       hs(FORGED, error="cert_hostname"), *clean_https()),
      "DNS gives addresses that are not the site's verified one"),
-    ("ghost", obs(system(FORGED), control(rcode="NXDOMAIN")),
+    ("ghost", obs(system(FORGED), query("probe", resp(FORGED)), control(rcode="NXDOMAIN")),
      "DNS answers for a name that does not exist (trusted DNS says so)"),
     ("sni-drop", obs(system(REAL), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
                      hs(REAL, error="timeout")),
@@ -286,7 +289,8 @@ def test_trusted_dns_is_only_told_for_dns_blocking() -> None:
 
 def test_ghost_summary_lists_later_stages() -> None:
     slow = dataclasses.replace(fetch(REAL), body_length=20_000, body_ms=2000.0)
-    o = obs(system(FORGED), control(rcode="NXDOMAIN"), tcp(REAL), hs(REAL, kind="benign"), slow)
+    o = obs(system(FORGED), query("probe", resp(FORGED)), control(rcode="NXDOMAIN"), tcp(REAL),
+            hs(REAL, kind="benign"), slow)
     assert judge(o).summary == ("DNS answers for a name that does not exist (trusted DNS says "
                                 "so); also: Page delivered far slower than from outside "
                                 "(throttled)")  # fmt: skip
