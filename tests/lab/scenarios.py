@@ -215,6 +215,9 @@ class Scenario:
     # What the generated clean twin must come out as (None: accessible, or site_down for a
     # name that does not exist); for a twin that keeps a site's own mistake (a bad cert).
     twin_verdicts: frozenset[str] | None = None
+    # Anomalies allowed but not required (the run's page cluster names the blockpage on
+    # whichever member finishes after the others), in the runs with and without a control.
+    optional_anomalies: frozenset[str] = frozenset()
     address: str = field(default="", compare=False)
 
     @property
@@ -242,6 +245,7 @@ def _s(
         if cv is not None:
             kw[key] = frozenset((cv,) if isinstance(cv, str) else cv)  # type: ignore
     kw["control_anomalies"] = frozenset(kw.get("control_anomalies", ()))  # type: ignore
+    kw["optional_anomalies"] = frozenset(kw.get("optional_anomalies", ()))  # type: ignore
     return Scenario(
         name, domain, vs, frozenset(anomalies), tuple(censor), **kw  # type: ignore[arg-type]
     )
@@ -306,15 +310,18 @@ _CENSORED: tuple[Scenario, ...] = (
     # the difference (OONI's rule, design §4: http.status_diff / http.body_diff).
     _s("unknown-blockpage", "poloniex.test", CLUSTERED, (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE, framing="http10"), scheme="http",
+       optional_anomalies=("http.blockpage",),
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
        control_verdicts_one_fetch="inconclusive",
        note="proxy serves a 200 page no fingerprint knows (bare HTTP/1.0 answer)"),
     _s("unknown-blockpage-403", "bitstamp.test", CLUSTERED, (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE, status="403 Forbidden"), scheme="http",
+       optional_anomalies=("http.blockpage",),
        control_verdicts="http_blocked", control_anomalies=("http.status_diff",),
        note="proxy answers 403 with a page no fingerprint knows"),
     _s("unknown-blockpage-http11", "bitmex.test", CLUSTERED, (),
        HttpBlockpage(UNKNOWN_BLOCKPAGE), scheme="http",
+       optional_anomalies=("http.blockpage",),
        control_verdicts="http_blocked", control_anomalies=("http.body_diff",),
        control_verdicts_one_fetch="inconclusive",
        note="proxy serves a 200 unknown page with its own headers (Content-Length, Connection)"),

@@ -81,7 +81,7 @@ def test_with_control(scenario: Scenario, control_run: Run) -> None:
     want = scenario.control_anomalies or scenario.anomalies
     missing = [k for k in sorted(want) if not _has(kinds, k)]
     assert not missing, f"missing anomalies {missing}: {why}"
-    extra = _unexpected(kinds, want)
+    extra = _unexpected(kinds, want | scenario.optional_anomalies)
     assert not extra, f"unexpected anomalies {extra}: {why}"
     if scenario.twin_of is not None:
         assert kinds == [], f"a clean twin must show no anomaly: {why}"

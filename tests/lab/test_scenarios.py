@@ -59,7 +59,7 @@ def test_scenario(scenario: Scenario, scenario_results: dict[str, dict[str, Any]
     kinds = _kinds(result)
     missing = [k for k in sorted(scenario.anomalies) if not _has(kinds, k)]
     assert not missing, f"missing anomalies {missing}: {why}"
-    extra = _unexpected(kinds, scenario.anomalies)
+    extra = _unexpected(kinds, scenario.anomalies | scenario.optional_anomalies)
     assert not extra, f"unexpected anomalies {extra}: {why}"
     if scenario.twin_of is not None:
         assert kinds == [], f"a clean twin must show no anomaly: {why}"
