@@ -196,15 +196,23 @@ def _leaf(ssl_object: Any) -> CertInfo | None:
         return None
     if not der:
         return None
+    return cert_from_der(
+        der, lambda: ssl_object.getpeercert() or _unverified_info(ssl_object) or _decode_der(der)
+    )
+
+
+def cert_from_der(der: bytes, decode: Callable[[], dict[str, Any]] | None = None) -> CertInfo:
+    """The CertInfo of a leaf certificate, cached by its DER's sha256. Only the leaf is decoded,
+    and only once per distinct certificate: the decoded dict is a function of the DER alone,
+    whichever context verified it. `decode` gives the stdlib's decoded dict (default: decode
+    the DER itself); garbage decodes to the fingerprint alone."""
     sha256 = hashlib.sha256(der).hexdigest()
     info = _cert_cache.get(sha256)
     if info is not None:
         _cert_cache.move_to_end(sha256)
         return info
-    # Only the leaf is decoded (and only once per distinct certificate): the decoded dict is
-    # a function of the DER alone, whichever context verified it.
     try:
-        decoded = ssl_object.getpeercert() or _unverified_info(ssl_object) or _decode_der(der)
+        decoded = decode() if decode is not None else _decode_der(der)
     except Exception:  # noqa: BLE001
         decoded = {}
     info = _cert_info(sha256, decoded)

@@ -6,16 +6,14 @@
   against its CA bundle, as our target handshake does). Handshakes with another SNI (redirect
   hops) or with verification off have no place in the judgement of this name and are dropped.
   OONI never makes a benign-SNI handshake, so none is ever produced here.
-- The leaf of `peer_certificates` (base64 DER) becomes `CertInfo`; parsed certificates are
-  cached by their SHA-256 (CDN certificates repeat across measurements).
+- The leaf of `peer_certificates` (base64 DER) becomes `CertInfo` through the probes' own
+  certificate decoder and its cache (CDN certificates repeat across measurements).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import collections
-import hashlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -30,10 +28,7 @@ from reachcheck.ingest.ooni.values import (
     split_endpoint,
 )
 from reachcheck.model import CertInfo, TcpConnect, TlsHandshake
-from reachcheck.probes.tls import _decode_der, cert_info
-
-CERT_CACHE_SIZE = 4096
-_certs: collections.OrderedDict[str, CertInfo] = collections.OrderedDict()
+from reachcheck.probes.tls import cert_from_der
 
 
 def map_tcp(test_keys: dict[str, Any],
@@ -94,17 +89,4 @@ def leaf_certificate(chain: Any) -> CertInfo | None:
         der = base64.b64decode(data, validate=False)
     except (binascii.Error, ValueError):
         return None
-    digest = hashlib.sha256(der).hexdigest()
-    info = _certs.get(digest)
-    if info is not None:
-        _certs.move_to_end(digest)
-        return info
-    try:
-        decoded = _decode_der(der)
-    except Exception:  # noqa: BLE001 - garbage DER: keep the fingerprint only
-        decoded = {}
-    info = cert_info(der, decoded)
-    _certs[digest] = info
-    if len(_certs) > CERT_CACHE_SIZE:
-        _certs.popitem(last=False)
-    return info
+    return cert_from_der(der)
