@@ -14,7 +14,6 @@ the control's own view is needed.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from reachcheck.control.protocol import MeasureRequest, RequestError
 from reachcheck.model import ControlMeasurement, DnsQuery, HttpFetch, TcpConnect, TlsHandshake
 from reachcheck.probes.dns_udp import query_udp
 from reachcheck.probes.http import HttpProber, _Hop
-from reachcheck.probes.tcp import tcp_connect
-from reachcheck.probes.tls import TlsContexts, tls_handshake
+from reachcheck.probes.reach import connect_plan, fetch_address
+from reachcheck.probes.tls import TlsContexts
 
 MAX_OWN_ADDRESSES = 16  # of the server's own DNS answers measured (DNS may return many)
 
@@ -172,25 +171,9 @@ class Measurer:
         given: Sequence[str],
         own_source: str,
     ) -> tuple[tuple[TcpConnect, ...], tuple[TlsHandshake, ...]]:
-        timeout = self.settings.timeout
         plan = [(a, (own_source,)) for a in own] + [(a, ("probe",)) for a in given]
-        if scheme == "https":
-            pairs = await asyncio.gather(
-                *(
-                    tls_handshake(a, port, domain, "target", self._contexts, timeout=timeout)
-                    for a, _ in plan
-                )
-            )
-            tcp = tuple(
-                dataclasses.replace(c, sources=src)
-                for (c, _), (_, src) in zip(pairs, plan, strict=True)
-            )
-            # Where TCP failed no handshake happened: the TcpConnect alone records it.
-            return tcp, tuple(h for c, h in pairs if c.ok)
-        conns = await asyncio.gather(
-            *(tcp_connect(a, port, timeout=timeout, sources=src) for a, src in plan)
-        )
-        return tuple(conns), ()
+        return await connect_plan(plan, domain, port, scheme, self._contexts,
+                                  timeout=self.settings.timeout)
 
     async def _fetch(
         self,
@@ -204,15 +187,11 @@ class Measurer:
         For https that means a verified handshake: where every handshake failed, a fetch would
         only repeat the handshake's failure (after another timeout).
         """
-        if request.target.scheme == "https":
-            usable = [h.address for h in tls if h.ok]
-        else:
-            usable = [c.address for c in tcp if c.ok]
         # The server's own answers first: the probe's may be forged.
-        ranked = [a for a in own if a in usable] + usable
-        if not ranked:
+        address = fetch_address(request.target.scheme, own, tcp, tls)
+        if address is None:
             return None
-        return await self._get(request, ranked[0])
+        return await self._get(request, address)
 
     async def _get(self, request: MeasureRequest, address: str) -> HttpFetch:
         """The GET of the target's URL pinned to `address`, under a whole-chain deadline."""

@@ -19,7 +19,6 @@ Rules:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
@@ -43,8 +42,8 @@ from reachcheck.probes.proxy import (
     make_connector,
     parse_proxy_url,
 )
-from reachcheck.probes.tcp import tcp_connect
-from reachcheck.probes.tls import TlsContexts, tls_handshake
+from reachcheck.probes.reach import connect_plan, fetch_address
+from reachcheck.probes.tls import TlsContexts
 
 MAX_SITES_IN_FLIGHT = 32
 ADDRESS_CAP = 8  # addresses measured through the proxy per site
@@ -176,22 +175,9 @@ class ProxyVantage:
     async def _connect(
         self, target: Target, plan: list[tuple[str, tuple[str, ...]]]
     ) -> tuple[tuple[TcpConnect, ...], tuple[TlsHandshake, ...]]:
-        timeout, port = self._timeout, target.port
-        if target.scheme == "https":
-            pairs = await asyncio.gather(*(
-                tls_handshake(a, port, target.domain, "target", self._contexts,
-                              timeout=timeout, connector=self._connector)
-                for a, _ in plan
-            ))
-            tcp = tuple(dataclasses.replace(c, sources=src)
-                        for (c, _), (_, src) in zip(pairs, plan, strict=True))
-            # Where the connect failed no handshake happened: the TcpConnect alone says so.
-            return tcp, tuple(h for c, h in pairs if c.ok)
-        conns = await asyncio.gather(*(
-            tcp_connect(a, port, timeout=timeout, sources=src, connector=self._connector)
-            for a, src in plan
-        ))
-        return tuple(conns), ()
+        return await connect_plan(plan, target.domain, target.port, target.scheme,
+                                  self._contexts, timeout=self._timeout,
+                                  connector=self._connector)
 
     async def _fetch(
         self,
@@ -202,16 +188,11 @@ class ProxyVantage:
     ) -> HttpFetch | None:
         """One GET pinned to the best address (the proxy's own DoH answers first), or None when
         no address could carry it (for https: no verified handshake)."""
-        if target.scheme == "https":
-            usable = [h.address for h in tls if h.ok]
-        else:
-            usable = [c.address for c in tcp if c.ok]
-        ranked = [a for a in own if a in usable] + usable
-        if not ranked:
+        address = fetch_address(target.scheme, own, tcp, tls)
+        if address is None:
             return None
-        return await self._http.fetch(
-            target.url, target.domain, ranked[0], resolve=self._resolve_hop
-        )
+        return await self._http.fetch(target.url, target.domain, address,
+                                      resolve=self._resolve_hop)
 
 
 def _answers(queries: Sequence[DnsQuery]) -> list[str]:
