@@ -11,6 +11,7 @@ The control is `ok` only when OONI recorded no `control_failure` and the answer 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from reachcheck.ingest.ooni.failures import dns_outcome, error_name
@@ -66,33 +67,31 @@ def _dns(control: dict[str, Any], domain: str) -> tuple[DnsQuery, ...]:
     return (query("A", v4),) + ((query("AAAA", v6),) if v6 else ())
 
 
-def _tcp(control: dict[str, Any]) -> tuple[TcpConnect, ...]:
-    out = []
-    for endpoint, raw in as_dict(control.get("tcp_connect")).items():
+def _endpoints(control: dict[str, Any], key: str
+               ) -> Iterator[tuple[str, int, bool, str | None, dict[str, Any]]]:
+    """The test helper's per-endpoint results under `key` ("tcp_connect", "tls_handshake"):
+    (address, port, ok, error name, the entry)."""
+    for endpoint, raw in as_dict(control.get(key)).items():
         where = split_endpoint(endpoint)
-        entry = as_dict(raw)
         if where is None:
             continue
+        entry = as_dict(raw)
         ok = entry.get("status") is True
-        out.append(TcpConnect(where[0], where[1], ok, 0.0,
-                              None if ok else (error_name(as_str(entry.get("failure"))) or "error"),
-                              sources=("control",)))
-    return tuple(out)
+        error = None if ok else (error_name(as_str(entry.get("failure"))) or "error")
+        yield where[0], where[1], ok, error, entry
+
+
+def _tcp(control: dict[str, Any]) -> tuple[TcpConnect, ...]:
+    return tuple(TcpConnect(address, port, ok, 0.0, error, sources=("control",))
+                 for address, port, ok, error, _ in _endpoints(control, "tcp_connect"))
 
 
 def _tls(control: dict[str, Any], domain: str) -> tuple[TlsHandshake, ...]:
-    out = []
-    for endpoint, raw in as_dict(control.get("tls_handshake")).items():
-        where = split_endpoint(endpoint)
-        entry = as_dict(raw)
-        if where is None:
-            continue
-        ok = entry.get("status") is True
-        out.append(TlsHandshake(where[0], where[1], as_str(entry.get("server_name")) or domain,
-                                "target", ok, 0.0,
-                                None if ok else (error_name(as_str(entry.get("failure")))
-                                                 or "error")))
-    return tuple(out)
+    return tuple(
+        TlsHandshake(address, port, as_str(entry.get("server_name")) or domain, "target", ok,
+                     0.0, error)
+        for address, port, ok, error, entry in _endpoints(control, "tls_handshake")
+    )
 
 
 def _http(control: dict[str, Any], url: str) -> HttpFetch | None:
