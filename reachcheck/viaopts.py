@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import click
 
 from reachcheck.config import DEFAULT_FAKE_IP_POOLS, Config
+from reachcheck.i18n import _
 from reachcheck.probes.proxy import ProxyUrlError, parse_proxy_url
 
 # What curl, httpx, requests and pip read (either case): the direct path reads none of them.
@@ -73,9 +74,10 @@ def proxy_env(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
 
 def note_proxy_env(names: tuple[str, ...], via: str | None) -> None:
     """Say that the direct path ignored the proxy variables."""
-    hint = "" if via else "; pass the proxy as --via URL to measure through it too"
-    click.echo(f"reachcheck: note: {', '.join(names)} set: the direct measurements ignore "
-               f"it (they measure this network){hint}", err=True)
+    hint = "" if via else _("; pass the proxy as --via URL to measure through it too")
+    click.echo(_("reachcheck: note: {names} set: the direct measurements ignore it (they "
+                 "measure this network){hint}").format(names=", ".join(names), hint=hint),
+               err=True)
 
 
 def check_via(config: Config) -> None:

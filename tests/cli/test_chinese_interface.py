@@ -6,9 +6,11 @@ from __future__ import annotations
 import gettext
 import io
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
@@ -16,6 +18,7 @@ from rich.console import Console
 from reachcheck import i18n
 from reachcheck.analysis import verdict
 from reachcheck.cli import cli
+from reachcheck.cli_i18n import _DEFAULT, _one_line
 from reachcheck.i18n import translate_mechanism
 from reachcheck.i18n_compile import catalogs, compile_catalog, parse_po
 from reachcheck.model import VERDICTS
@@ -216,3 +219,83 @@ def test_option_errors_in_chinese(args: list[str], expected: str) -> None:
     result = CliRunner().invoke(cli, ["check", "--lang", "zh-CN", *args, "a.test"])
     assert result.exit_code == 2
     assert expected in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------- every help text has a translation
+
+_HELP_COMMANDS = ("check", "report", "diff", "history", "import")
+_WORDS = re.compile(r"[A-Za-z]+ [A-Za-z]+")  # a default written in words ("keep it"), not a value
+
+
+def _commands(command: click.Command, path: str) -> Iterator[tuple[str, click.Command]]:
+    yield path, command
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, f"{path} {name}")
+
+
+def _english_help_texts() -> Iterator[tuple[str, str]]:
+    """(where, English text) for every text `localise_commands` looks up under `_HELP_COMMANDS`:
+    docstring paragraphs, short help, exit-code lines, option help bodies and worded defaults."""
+    CliRunner().invoke(cli, ["--lang", "en", "--help"])  # puts the English back in place
+    for top in _HELP_COMMANDS:
+        for where, command in _commands(cli.commands[top], top):
+            for paragraph in re.split(r"\n\s*\n", (command.help or "").strip()):
+                if paragraph and not paragraph.lstrip().startswith("\b"):
+                    yield f"{where} (docstring)", _one_line(paragraph)
+            if command.short_help:
+                yield f"{where} (short help)", command.short_help
+            for line in (command.epilog or "").splitlines():
+                text = re.sub(r"^\s*\d+\s+", "", line).strip()
+                if text and text != "\b":
+                    yield f"{where} (exit codes)", text
+            for param in command.params:
+                if not isinstance(param, click.Option) or not param.help:
+                    continue
+                match = _DEFAULT.match(param.help)
+                body = match.group(1) if match else param.help
+                yield f"{where} {param.opts[0]}", _one_line(body)
+                if match and _WORDS.search(_one_line(match.group(2))):
+                    yield f"{where} {param.opts[0]} (default)", _one_line(match.group(2))
+
+
+def test_every_help_text_is_translated() -> None:
+    """A new option or command of check/report/diff/history/import whose help has no entry in
+    the zh_CN catalog fails here (it would print in English in the Chinese help)."""
+    texts = list(_english_help_texts())
+    assert len(texts) > 50 and any(w.startswith("check --via") for w, _ in texts)
+    i18n.set_language(i18n.CHINESE)
+    untranslated = [f"{where}: {text}" for where, text in texts
+                    if not re.search(r"[\u4e00-\u9fff]", i18n._(text))]
+    assert not untranslated, "no zh_CN translation for:\n" + "\n".join(untranslated)
+
+
+def test_chinese_help_shows_the_translations() -> None:
+    for args in (["check"], ["report"], ["diff"], ["history", "export"], ["import", "ooni"]):
+        result = CliRunner().invoke(cli, ["--lang", "zh-CN", *args, "--help"],
+                                    terminal_width=200)
+        assert result.exit_code == 0, result.output
+        body = result.output.split("\n\n", 2)[1]  # the docstring's first paragraph
+        assert re.search(r"[\u4e00-\u9fff]", body), (args, body)
+    result = CliRunner().invoke(cli, ["--lang", "zh-CN", "check", "--help"],
+                                terminal_width=200)
+    assert "为本测量点命名（如城市、运营商）" in result.output  # --label
+
+
+def test_every_marked_message_is_in_the_catalog() -> None:
+    """Every literal `_("...")`/`ngettext(...)` in the package has a zh_CN entry."""
+    import ast
+
+    entries = parse_po(catalogs()[0].read_text("utf-8"))
+    missing = []
+    for source in sorted(Path(i18n.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text("utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in ("_", "ngettext") and node.args
+                    and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                            for a in node.args[:2 if node.func.id == "ngettext" else 1])):
+                continue
+            texts = [a.value for a in node.args[:2 if node.func.id == "ngettext" else 1]]
+            if "\0".join(texts) not in entries:
+                missing.append(f"{source.name}:{node.lineno}: {texts[0]}")
+    assert not missing, "not in the zh_CN catalog:\n" + "\n".join(missing)
