@@ -64,8 +64,8 @@ def test_getaddrinfo_any_splits_into_a_and_aaaa() -> None:
     assert all(":" not in a for a in system["A"].responses[0].addresses)
     assert all(":" in a for a in system["AAAA"].responses[0].addresses)
     assert {q.transport for q in obs.dns if q.role == "control"} == {"doh"}
-    # no-network: a resolver address as recorded in the measurement, only compared
-    assert any(q.resolver == "udp:8.8.4.4:53" and q.role == "probe" for q in obs.dns)
+    # A resolver address as recorded in the measurement, only compared:
+    assert any(q.resolver == "udp:8.8.4.4:53" and q.role == "probe" for q in obs.dns)  # no-network
 
 
 @needs_corpus
@@ -85,7 +85,8 @@ def test_late_duplicate_responses_become_injection_evidence() -> None:
     forged["t"] = udp_a["t"] + 0.05
     doc["test_keys"]["x_dns_duplicate_responses"] = [forged]
     obs = map_measurement(doc).observations
-    (query,) = [q for q in obs.dns if q.resolver == "udp:8.8.4.4:53" and q.qtype == "A"]
+    recorded = "udp:8.8.4.4:53"  # no-network: the measurement's resolver, only compared
+    (query,) = [q for q in obs.dns if q.resolver == recorded and q.qtype == "A"]
     assert len(query.responses) == 2
     assert query.responses[1].addresses == ("31.13.94.37",)
     assert query.responses[1].arrived_ms > query.responses[0].arrived_ms
