@@ -572,14 +572,7 @@ def _report_streamed(files: tuple[str, ...], rejudge: bool, public_ranges: tuple
         if jsonl_writer:
             jsonl_writer.close()
     except BaseException as exc:
-        for writer in (json_writer, jsonl_writer):
-            if writer:
-                writer.abort()  # no half-written output
-        if isinstance(exc, (RunFileError, RefError, StoreError)):
-            raise InputError(str(exc)) from None
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write output: {exc}") from None
-        raise
+        _abandon(exc, json_writer, jsonl_writer)
     if show_table:
         render_table(rows.rows, console(color), ordered, full=full_table)
         if rows.dropped:
@@ -629,13 +622,21 @@ def _report_format(files: tuple[str, ...], fmt: str, output: str | None, rejudge
                      settings=settings, started_at=first.get("started_at"),
                      interrupted=interrupted)
     except BaseException as exc:
-        for writer in (json_writer, jsonl_writer):
-            if writer:
-                writer.abort()
-        if isinstance(exc, OSError):
-            raise InputError(f"cannot write output: {exc}") from None
-        raise
+        _abandon(exc, json_writer, jsonl_writer)
     return counts, interrupted
+
+
+def _abandon(exc: BaseException, *writers: JsonWriter | JsonlWriter | None) -> NoReturn:
+    """A report that failed: remove its unfinished outputs (no half-written file), and turn a
+    bad input or an unwritable output into one line (exit 2); anything else goes on up."""
+    for writer in writers:
+        if writer:
+            writer.abort()
+    if isinstance(exc, (RunFileError, RefError, StoreError)):
+        raise InputError(str(exc)) from None
+    if isinstance(exc, OSError):
+        raise InputError(f"cannot write output: {exc}") from None
+    raise exc
 
 
 def _report_writers(meta: Mapping[str, Any], rejudge: bool, public_ranges: tuple[str, ...],
