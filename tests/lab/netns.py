@@ -32,6 +32,7 @@ import trustme
 from tests.lab import scenarios as S
 from tests.lab.scenarios import Scenario
 
+RECORD_ENV = "REACHCHECK_LAB_RECORD"  # a directory: every run's JSON is saved there (bench/)
 PREFIX = "rclab-"
 CLIENT, CENSOR, WORLD = "rclab-client", "rclab-censor", "rclab-world"
 CLIENT_IF, CENSOR_CIF, CENSOR_WIF, WORLD_IF = "rclab-c0", "rclab-c1", "rclab-w1", "rclab-w0"
@@ -492,4 +493,23 @@ class Lab:
             doc = json.loads(p.stdout) if p.stdout.strip() else None
         except json.JSONDecodeError:
             doc = None
+        record(self.workdir, cmd, p.returncode, doc)
         return p.returncode, doc, p.stderr
+
+
+_recorded: dict[str, int] = {}
+
+
+def record(workdir: Path, cmd: list[str], code: int, doc: dict[str, Any] | None) -> None:
+    """Save one run's command, exit code and JSON under $REACHCHECK_LAB_RECORD, named by the
+    test that made it, so `bench/lab_compare.py` can set two whole lab runs side by side."""
+    out = os.environ.get(RECORD_ENV)
+    if not out:
+        return
+    test = os.environ.get("PYTEST_CURRENT_TEST", "no-test").rsplit(" (", 1)[0]
+    n = _recorded[test] = _recorded.get(test, 0) + 1
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in test)[-150:]
+    args = [a.replace(str(workdir), "<lab>") for a in cmd[cmd.index("-m"):]]
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / f"{name}#{n}.json").write_text(
+        json.dumps({"test": test, "run": n, "args": args, "exit": code, "doc": doc}, indent=1))

@@ -1,0 +1,128 @@
+"""Set the JSON of two whole lab runs side by side: a restructuring must not change a verdict.
+
+    python bench/lab_compare.py record DIR [PYTEST-ARGS...]   # as root: tests/lab, JSON saved
+    python bench/lab_compare.py diff OLD_DIR NEW_DIR           # exit 1 on any difference
+
+`record` runs the lab suite with REACHCHECK_LAB_RECORD=DIR, so every `reachcheck check` the lab
+makes leaves `DIR/<test>#<n>.json` (command, exit code, JSON). `diff` compares two such
+directories after removing what legitimately varies from run to run: timings (`*_ms`, clock
+times, run ids), the lab's temporary directory, and the order of observation lists (probes run
+concurrently, so the order they finish in is not behaviour). Every other field must be equal.
+ADDED lists fields a change added on purpose; they are ignored on the new side only, and the
+report says how often each was seen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+TIMING_KEYS = {"measured_at", "started_at", "finished_at", "run_id", "interrupted_at"}
+TEMP_PATH = re.compile(r"/tmp/[^\s\"']*?rclab\d*")
+# Fields added by a change under comparison (key names at any depth); empty when none.
+ADDED: set[str] = set()
+
+
+def _is_timing(key: str) -> bool:
+    return key.endswith("_ms") or key in TIMING_KEYS
+
+
+def normalise(value: Any, added: Counter[str] | None = None) -> Any:
+    """`value` without timings and temporary paths, lists of objects in a canonical order."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if _is_timing(k):
+                continue
+            if added is not None and k in ADDED:
+                added[k] += 1
+                continue
+            out[k] = normalise(v, added)
+        return out
+    if isinstance(value, list):
+        items = [normalise(v, added) for v in value]
+        if items and all(isinstance(v, dict) for v in items):
+            items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+        return items
+    if isinstance(value, str):
+        return TEMP_PATH.sub("<tmp>", value)
+    return value
+
+
+def differences(old: Any, new: Any, path: str = "$") -> list[str]:
+    """Human-readable paths where two normalised documents differ (at most a few per file)."""
+    if type(old) is not type(new):
+        return [f"{path}: {old!r} -> {new!r}"]
+    if isinstance(old, dict):
+        out = []
+        for k in sorted(set(old) | set(new)):
+            if k not in new:
+                out.append(f"{path}.{k}: removed")
+            elif k not in old:
+                out.append(f"{path}.{k}: added {new[k]!r}"[:300])
+            else:
+                out += differences(old[k], new[k], f"{path}.{k}")
+        return out
+    if isinstance(old, list):
+        if len(old) != len(new):
+            return [f"{path}: {len(old)} items -> {len(new)}"]
+        pairs = enumerate(zip(old, new, strict=True))
+        return [d for i, (a, b) in pairs for d in differences(a, b, f"{path}[{i}]")]
+    return [] if old == new else [f"{path}: {old!r} -> {new!r}"[:300]]
+
+
+def diff(old_dir: Path, new_dir: Path) -> int:
+    old = {p.name: p for p in old_dir.glob("*.json")}
+    new = {p.name: p for p in new_dir.glob("*.json")}
+    if not old:
+        print(f"{old_dir}: no recorded runs", file=sys.stderr)
+        return 2
+    added: Counter[str] = Counter()
+    bad = 0
+    for name in sorted(set(old) | set(new)):
+        if name not in new or name not in old:
+            print(f"{name}: only in {'old' if name in old else 'new'}")
+            bad += 1
+            continue
+        a = normalise(json.loads(old[name].read_text()))
+        b = normalise(json.loads(new[name].read_text()), added)
+        found = differences(a, b)
+        if found:
+            bad += 1
+            print(f"{name}: {len(found)} difference(s)")
+            for line in found[:8]:
+                print(f"  {line}")
+    results = sum(len((json.loads(p.read_text())["doc"] or {}).get("results", []))
+                  for p in old.values())
+    print(f"{len(old)} runs ({results} results) compared: "
+          f"{'identical apart from timings' if not bad else f'{bad} differ'}")
+    for k, n in sorted(added.items()):
+        print(f"  added field {k!r}: seen {n} times on the new side (ignored)")
+    return 1 if bad else 0
+
+
+def record(out: Path, pytest_args: list[str]) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, REACHCHECK_LAB_RECORD=str(out.resolve()), REACHCHECK_LAB_REQUIRED="1")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/lab",
+           *pytest_args]
+    return subprocess.run(cmd, env=env, cwd=Path(__file__).resolve().parents[1]).returncode
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 2 and argv[0] == "record":
+        return record(Path(argv[1]), argv[2:])
+    if len(argv) == 3 and argv[0] == "diff":
+        return diff(Path(argv[1]), Path(argv[2]))
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
