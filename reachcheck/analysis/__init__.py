@@ -58,19 +58,30 @@ def judge(
     *,
     public_ranges: tuple[str, ...] = (),
     fake_ip_pools: tuple[str, ...] = (),
+    unfinished: str | None = None,
 ) -> SiteResult:
     """Judge one site: the verdict, its confidence and evidence, with the observations copied.
 
     `public_ranges`: CIDR strings whose addresses count as public, not special-purpose (labs
     and test networks, `--public-range`); a bad one raises ValueError. `fake_ip_pools`: CIDRs
     a local proxy's fake-ip answers come from (`--fake-ip-pool`; see localproxy.py).
+    `unfinished`: why the check of the site could not finish (its deadline, an internal
+    error); then no rule runs on the partial observations: inconclusive with that reason.
     """
-    facts = context.build(obs, tuple(public_ranges))
-    found = _anomalies(facts)
-    d = residual_memory.review(facts, verdict.decide(facts, found))
-    d = vantage.with_proxy_view(obs, d)
-    local = localproxy.detect(facts, fake_ip_pools)
-    d = vantage.without_local_proxy_claims(d, local)
+    found: list[Anomaly] = []
+    local: str | None = None
+    via_proxy: bool | None = None
+    if unfinished is not None:
+        d = verdict.Decision("inconclusive", "none", unfinished,
+                             "The check could not be completed.")
+    else:
+        facts = context.build(obs, tuple(public_ranges))
+        found = _anomalies(facts)
+        d = residual_memory.review(facts, verdict.decide(facts, found))
+        d = vantage.with_proxy_view(obs, d)
+        local = localproxy.detect(facts, fake_ip_pools)
+        d = vantage.without_local_proxy_claims(d, local)
+        via_proxy = vantage.reachable_via_proxy(obs)
     t = obs.target
     return SiteResult(
         target=t.given,
@@ -90,7 +101,7 @@ def judge(
         summary=d.summary,
         stages_checked=obs.stages_checked,
         default_route_tun=obs.default_route_tun,
-        reachable_via_proxy=vantage.reachable_via_proxy(obs),
+        reachable_via_proxy=via_proxy,
         local_proxy=local,
         cleartext_fetches=obs.cleartext_fetches,
         own_triggers=obs.own_triggers,

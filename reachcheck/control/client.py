@@ -39,6 +39,10 @@ class ControlClient:
     `transport` replaces the network (tests).
     """
 
+    # The runner sends only the addresses its own resolvers gave: the server resolves the name
+    # from outside itself (an outside view, `runner.probeset.OutsideView`).
+    measures_control_addresses = False
+
     def __init__(
         self,
         url: str,

@@ -11,7 +11,7 @@ Rules:
 3. `stop` (set by the CLI on SIGINT/SIGTERM) launches nothing new, cancels the sites in flight
    within about a second, and returns with `interrupted=True`; results already delivered
    through `on_result` are the partial output.
-Per-site measurement lives in `site.py`, shared state and limits in `session.py`/`limits.py`.
+One site's check lives in `site.py`, run-wide resources and limits in `session.py`/`limits.py`.
 """
 
 from __future__ import annotations
@@ -19,15 +19,18 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import gc
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sized
 from dataclasses import dataclass
 
 from reachcheck.config import Config
 from reachcheck.model import VERDICTS, SiteResult, Target
+from reachcheck.runner.fallback import inconclusive
 from reachcheck.runner.limits import raise_nofile_limit
 from reachcheck.runner.probeset import ProbeSet, default_probes
-from reachcheck.runner.session import Session, inconclusive, site_deadline
+from reachcheck.runner.session import Session, site_deadline
+from reachcheck.runner.site import check as check_site
 
 __all__ = ["CheckFn", "ProbeSet", "RunSummary", "default_probes", "looks_down", "run"]
 
@@ -127,7 +130,8 @@ async def _run(
     try:
         await session.__aenter__()
         return await _schedule(
-            targets, session.check, config, backstop, total, on_result, on_progress, stop,
+            targets, functools.partial(check_site, session), config, backstop, total, on_result,
+            on_progress, stop,
             tails=tail_cap(config, session.dns_only, nofile),
         )
     finally:

@@ -8,20 +8,30 @@ DoH controls (an on-path injector cannot forge them). Each query's wire form is 
 The connections need only the *accepted* answers (`SiteDns.answers()`): the hold-on windows and
 the injection probe run on in the background and are collected (`SiteDns.finish()`) before the
 site is judged, so the analysis still sees every response.
+
+What this stage needs of the run is `Resolvers` (built once per run by the session), nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import ipaddress
 from collections.abc import Awaitable, Callable, Collection, Iterable
-from typing import Any, Literal
+from typing import Literal, Protocol
 
 from reachcheck.model import DnsQuery, DnsRole, Target
 from reachcheck.probes.dns_udp import DNS_ATTEMPTS, RETRY_BACKOFF
-from reachcheck.runner.probeset import AnswerHook, DohLike, QType, QueryUdp, Server
-from reachcheck.runner.session import Session
+from reachcheck.runner.limits import RateLimiter
+from reachcheck.runner.probeset import (
+    AnswerHook,
+    DohLike,
+    QType,
+    QueryUdp,
+    Server,
+    SubmittedQuery,
+)
 
 INJECTION_TIMEOUT = 2.0  # the injection probe runs no DNS service: forged answers come fast
 ADDRESS_CAP = 4  # addresses per family measured per site (handshakes dominate the cost)
@@ -31,6 +41,52 @@ _ROLE_ORDER: tuple[DnsRole, ...] = ("system", "probe", "control")
 Job = tuple[DnsRole, Callable[[AnswerHook | None], Awaitable[DnsQuery]]]
 
 
+class Submit(Protocol):
+    """A mux's `submit`: starts a UDP query without a task, or returns None (then the query
+    goes through a `QueryUdp`)."""
+
+    def __call__(
+        self, server: Server, qname: str, qtype: str, role: DnsRole, *, timeout: float,
+        hold_on: float, query_wire: bytes | None = None,
+    ) -> SubmittedQuery | None: ...
+
+
+# (index, role, server, timeout, qtype, wire) -> the started query, or None (see dns_jobs).
+Starter = Callable[[int, DnsRole, Server, float, QType, bytes | None], SubmittedQuery | None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resolvers:
+    """Everything the DNS stage needs of the run: the resolvers by role, how to ask them, the
+    per-resolver pacing and the run's clock."""
+
+    system: tuple[Server, ...]  # the system nameservers (what the browser would get)
+    probe: tuple[Server, ...]  # --resolver
+    injection_probe: Server | None
+    doh: tuple[tuple[str, DohLike], ...]  # (URL, client): the DoH controls
+    timeout: float
+    hold_on: float
+    ipv6: bool  # AAAA too
+    rate: RateLimiter  # per resolver
+    clock_ms: Callable[[], float]  # the run's clock
+    udp: QueryUdp  # system and probe resolvers (a mux's `query` in DNS-only runs)
+    injection_udp: QueryUdp
+    # A mux's `submit` (DNS-only runs without a per-resolver rate), else None.
+    submit: Submit | None = None
+    injection_submit: Submit | None = None
+    # Builds a query's wire form once per (name, type); None = let the query function do it.
+    build_query: Callable[[str, str], bytes] | None = None
+
+    def udp_for(self, role: DnsRole) -> QueryUdp:
+        """The UDP query function for a resolver of `role`."""
+        return self.injection_udp if role == "injection" else self.udp
+
+    def submit_for(self, role: DnsRole) -> Submit | None:
+        """The task-free `submit` for a resolver of `role`, or None (queries go through
+        `udp_for`)."""
+        return self.injection_submit if role == "injection" else self.submit
+
+
 def _failed(resolver: str, role: DnsRole, transport: Literal["udp", "doh"], qname: str,
             qtype: QType, elapsed_ms: float, error: str) -> DnsQuery:
     return DnsQuery(resolver=resolver, role=role, transport=transport,
@@ -38,28 +94,28 @@ def _failed(resolver: str, role: DnsRole, transport: Literal["udp", "doh"], qnam
 
 
 async def _guard(
-    session: Session, key: object, call: Callable[[AnswerHook | None], Awaitable[DnsQuery]],
+    resolvers: Resolvers, key: object, call: Callable[[AnswerHook | None], Awaitable[DnsQuery]],
     backstop: float, failed: Callable[[float, str], DnsQuery], on_answer: AnswerHook | None,
 ) -> DnsQuery:
     """Rate-limit per resolver, then run one query under a backstop timeout (the probe has its
     own; this one only catches a probe that hangs), mapping surprises to a failed query."""
-    delay = session.rate.reserve(key)  # not `await acquire()`: no coroutine when unlimited
+    delay = resolvers.rate.reserve(key)  # not `await acquire()`: no coroutine when unlimited
     if delay > 0:
         await asyncio.sleep(delay)
-    t0 = session.clock_ms()
+    t0 = resolvers.clock_ms()
     try:
         async with asyncio.timeout(backstop):
             return await call(on_answer)
     except TimeoutError:
-        return failed(session.clock_ms() - t0, "timeout")
+        return failed(resolvers.clock_ms() - t0, "timeout")
     except Exception:  # a probe bug must not look like a DNS answer or kill the site
-        return failed(session.clock_ms() - t0, "error")
+        return failed(resolvers.clock_ms() - t0, "error")
 
 
 def dns_jobs(
-    session: Session, qname: str, roles: Collection[str] | None = None, *,
-    submit: Callable[[int, DnsRole, Server, float, QType, bytes | None], Any] | None = None,
-) -> list[Job | Any]:
+    resolvers: Resolvers, qname: str, roles: Collection[str] | None = None, *,
+    submit: Starter | None = None,
+) -> list[Job | SubmittedQuery]:
     """One (role, start) per (resolver, type) for `qname`; `start(on_answer)` returns the
     query's awaitable (`on_answer` gets a UDP query's accepted answer before its hold-on window
     ends). `roles` limits which resolvers are asked (None = all).
@@ -67,22 +123,22 @@ def dns_jobs(
     `submit(index, role, server, timeout, qtype, wire)`, when given, may start a UDP query
     itself (a mux's task-free path) and return its handle, which then stands in the list
     instead of the (role, start) pair; it returns None to leave the query to `start`."""
-    cfg, probes = session.config, session.probes
-    timeout, hold_on = cfg.timeout, min(cfg.hold_on, cfg.timeout)
-    system = set(session.system)
+    timeout, hold_on = resolvers.timeout, min(resolvers.hold_on, resolvers.timeout)
+    system = set(resolvers.system)
     # A --resolver equal to a system nameserver would only repeat the system query.
     servers: list[tuple[tuple[str, int], DnsRole, float]] = [
-        *((s, "system", timeout) for s in session.system),
-        *((s, "probe", timeout) for s in cfg.resolvers if s not in system),
+        *((s, "system", timeout) for s in resolvers.system),
+        *((s, "probe", timeout) for s in resolvers.probe if s not in system),
     ]
-    if cfg.injection_probe is not None:
-        servers.append((cfg.injection_probe, "injection", min(timeout, INJECTION_TIMEOUT)))
+    if resolvers.injection_probe is not None:
+        servers.append((resolvers.injection_probe, "injection", min(timeout, INJECTION_TIMEOUT)))
     servers = [s for s in servers if roles is None or s[1] in roles]
-    doh = session.doh if roles is None or "control" in roles else ()
-    jobs: list[Job | Any] = []
-    qtypes: tuple[QType, ...] = ("A", "AAAA") if cfg.ipv6 else ("A",)
+    doh = resolvers.doh if roles is None or "control" in roles else ()
+    jobs: list[Job | SubmittedQuery] = []
+    qtypes: tuple[QType, ...] = ("A", "AAAA") if resolvers.ipv6 else ("A",)
+    build_query = resolvers.build_query
     for qtype in qtypes:
-        wire = probes.build_query(qname, qtype) if probes.build_query and servers else None
+        wire = build_query(qname, qtype) if build_query and servers else None
         for server, role, t in servers:
             if submit is not None:
                 handle = submit(len(jobs), role, server, t, qtype, wire)
@@ -90,7 +146,7 @@ def dns_jobs(
                     jobs.append(handle)
                     continue
             resolver = f"udp:{server[0]}:{server[1]}"
-            udp = session.udp_for(role)
+            udp = resolvers.udp_for(role)
 
             def call(
                 on_answer: AnswerHook | None, udp: QueryUdp = udp, server: Server = server,
@@ -109,7 +165,8 @@ def dns_jobs(
             # Every attempt may run its full timeout (see dns_udp.DNS_ATTEMPTS), plus pauses.
             attempts = 1 if role == "injection" else DNS_ATTEMPTS
             backstop = attempts * t + (attempts - 1) * RETRY_BACKOFF * 2 + hold_on + 1.0
-            jobs.append((role, functools.partial(_guard, session, server, call, backstop, failed)))
+            jobs.append((role, functools.partial(_guard, resolvers, server, call, backstop,
+                                                 failed)))
         for url, client in doh:
 
             def dcall(
@@ -121,7 +178,7 @@ def dns_jobs(
                 return _failed(url, "control", "doh", qname, qtype, ms, err)
 
             backstop = timeout * 2 + 1.0
-            jobs.append(("control", functools.partial(_guard, session, url, dcall, backstop,
+            jobs.append(("control", functools.partial(_guard, resolvers, url, dcall, backstop,
                                                       dfailed)))
     return jobs
 
@@ -144,7 +201,7 @@ class SiteDns:
     __slots__ = ("_tasks", "_early", "_left", "_ready", "_open", "_all_done")
 
     def __init__(
-        self, session: Session, qname: str, roles: Collection[str] | None = None
+        self, resolvers: Resolvers, qname: str, roles: Collection[str] | None = None
     ) -> None:
         loop = asyncio.get_running_loop()
         self._ready: asyncio.Future[None] = loop.create_future()
@@ -152,15 +209,14 @@ class SiteDns:
         self._open = 0  # submitted queries not yet over
         self._left = 0
         submit = None
-        hold_on = min(session.config.hold_on, session.config.timeout)
-        mux_submit = {role: session.submit_for(role) for role in ("system", "injection")}
-        if any(mux_submit.values()):
+        hold_on = min(resolvers.hold_on, resolvers.timeout)
+        if resolvers.submit is not None or resolvers.injection_submit is not None:
 
             def submit(
                 index: int, role: DnsRole, server: Server, t: float, qtype: QType,
                 wire: bytes | None,
-            ) -> Any:
-                start = mux_submit["injection" if role == "injection" else "system"]
+            ) -> SubmittedQuery | None:
+                start = resolvers.submit_for(role)
                 if start is None:
                     return None
                 handle = start(server, qname, qtype, role, timeout=t,
@@ -176,9 +232,9 @@ class SiteDns:
                     loop.call_soon(handle.on_done)
                 return handle
 
-        jobs = dns_jobs(session, qname, roles, submit=submit)
+        jobs = dns_jobs(resolvers, qname, roles, submit=submit)
         self._early: list[DnsQuery | None] = [None] * len(jobs)
-        self._tasks: list[Any] = []
+        self._tasks: list[asyncio.Future[DnsQuery] | SubmittedQuery] = []
         for i, job in enumerate(jobs):
             if not isinstance(job, tuple):  # a submitted query
                 self._tasks.append(job)
@@ -208,7 +264,7 @@ class SiteDns:
             ok = not task.cancelled() and task.exception() is None
             self._answered(index, task.result() if ok else None)
 
-    def _submitted_done(self, index: int, handle: Any) -> None:
+    def _submitted_done(self, index: int, handle: SubmittedQuery) -> None:
         if self._early[index] is None and handle.role != "injection":
             self._answered(index, handle.result())
         self._open -= 1

@@ -16,7 +16,8 @@ import urllib.parse
 from reachcheck.analysis import survivor
 from reachcheck.model import HttpFetch, Target, TcpConnect, TlsHandshake
 from reachcheck.runner.probeset import ResolveFn
-from reachcheck.runner.session import Recorder, Session
+from reachcheck.runner.recorder import Recorder
+from reachcheck.runner.session import Session
 
 Sources = dict[str, tuple[str, ...]]
 
@@ -30,7 +31,7 @@ def survivor_sources(session: Session, rec: Recorder) -> Sources:
         return {}  # a control answered (addresses, NXDOMAIN...): its word outweighs a survivor's
     if rec.control is not None and rec.control.ok:
         return {}  # the control server resolved from outside
-    ranges = tuple(getattr(session.config, "public_ranges", ()))
+    ranges = session.config.public_ranges
     done = {c.address for c in rec.tcp}
     found = [a for a in survivor.survivors(rec.dns, ranges)
              if a not in done and _usable_family(a, session.config.ipv6)]

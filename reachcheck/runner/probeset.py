@@ -2,17 +2,31 @@
 
 This is the runner's test seam: tests hand `run()` a `ProbeSet` of fakes and check scheduling,
 limits and the measurement plan without a socket; `default_probes()` binds the real modules
-(imported lazily, so the runner imports cleanly even where a probe cannot be loaded).
+(imported lazily, so the runner imports cleanly even where a probe cannot be loaded). The
+outside views (a control server's client, the user's proxy) are probes like the others: the
+runner reaches them only through `make_control` / `make_proxy_view`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from reachcheck.config import Config, DohServer
-from reachcheck.model import DnsQuery, HttpFetch, TcpConnect, TlsHandshake
+from reachcheck.model import (
+    ControlMeasurement,
+    DnsQuery,
+    DnsRole,
+    HttpFetch,
+    Target,
+    TcpConnect,
+    TlsHandshake,
+)
+
+if TYPE_CHECKING:  # the real contexts; fakes pass any object through (the runner never looks)
+    from reachcheck.probes.tls import TlsContexts
 
 Server = tuple[str, int]
 QType = Literal["A", "AAAA"]
@@ -40,12 +54,14 @@ class HttpLike(Protocol):
 
 
 class QueryUdp(Protocol):
+    """`probes.dns_udp.query_udp`, or a mux's `query`."""
+
     async def __call__(
         self,
         server: Server,
         qname: str,
         qtype: str,
-        role: Any,
+        role: DnsRole,
         *,
         timeout: float,
         hold_on: float,
@@ -66,12 +82,79 @@ class TlsHandshakeFn(Protocol):
         address: str,
         port: int,
         sni: str | None,
-        kind: Any,
-        contexts: Any,
+        kind: Literal["benign", "target"],
+        contexts: TlsContexts,
         *,
         timeout: float,
         clock_ms: Callable[[], float] | None = None,
     ) -> tuple[TcpConnect, TlsHandshake]: ...
+
+
+class SubmittedQuery(Protocol):
+    """A query a mux started without a task (`probes.dns_mux.MuxQuery`)."""
+
+    role: DnsRole
+    on_answer: AnswerHook | None  # called once with the accepted answer (hold-on running)
+    on_done: Callable[[], None] | None  # called once when the query is over
+
+    @property
+    def done(self) -> asyncio.Future[None]: ...
+
+    def result(self) -> DnsQuery: ...
+
+    def cancel(self) -> None: ...
+
+
+class Mux(Protocol):
+    """A shared-socket UDP multiplexer for DNS-only scans (`probes.dns_mux.UdpDnsMux`)."""
+
+    async def open(self, servers: Iterable[Server]) -> None: ...
+
+    async def query(
+        self,
+        server: Server,
+        qname: str,
+        qtype: str,
+        role: DnsRole,
+        *,
+        timeout: float,
+        hold_on: float,
+        query_wire: bytes | None = None,
+        on_answer: AnswerHook | None = None,
+    ) -> DnsQuery: ...
+
+    def submit(
+        self,
+        server: Server,
+        qname: str,
+        qtype: str,
+        role: DnsRole,
+        *,
+        timeout: float,
+        hold_on: float,
+        query_wire: bytes | None = None,
+    ) -> SubmittedQuery | None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class OutsideView(Protocol):
+    """A view of the site from outside the censor's reach: the control server's client
+    (`control.client.ControlClient`, `--control`) or the user's proxy
+    (`vantage.proxy.ProxyVantage`, `--via`). `measure` never raises for network failures."""
+
+    @property
+    def measures_control_addresses(self) -> bool:
+        """Whether it wants the DoH controls' answers too, besides the probe's own."""
+        ...
+
+    async def measure(self, target: Target, addresses: list[str]) -> ControlMeasurement: ...
+
+    async def aclose(self) -> None: ...
+
+
+# (config, contexts, timeout of one site's measurement) -> the outside view of the run.
+OutsideViewFactory = Callable[[Config, "TlsContexts", float], OutsideView]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,19 +165,22 @@ class ProbeSet:
     tcp_connect: TcpConnectFn
     tls_handshake: TlsHandshakeFn
     system_nameservers: Callable[[], tuple[Server, ...]]
-    make_contexts: Callable[[str | None], Any]
-    make_doh: Callable[[DohServer, Any, Config], DohLike]
-    make_http: Callable[[Any, Config], HttpLike]
+    make_contexts: Callable[[str | None], TlsContexts]
+    make_doh: Callable[[DohServer, TlsContexts, Config], DohLike]
+    make_http: Callable[[TlsContexts, Config], HttpLike]
     # Builds a query's wire form once per (name, type); None = let query_udp build it.
     build_query: Callable[[str, str], bytes] | None = None
     # Optional shared-socket UDP multiplexer for DNS-only scans: make_mux(config, outstanding)
-    # returns an object with `async query(server, qname, qtype, role, *, timeout, hold_on,
-    # query_wire, on_answer)` and `async aclose()` (or None when unavailable); `outstanding`
-    # caps its queries awaiting a first answer.
-    make_mux: Callable[[Config, int], Any] | None = None
+    # returns a `Mux` (or None when unavailable); `outstanding` caps its queries awaiting a
+    # first answer.
+    make_mux: Callable[[Config, int], Mux | None] | None = None
     # default_route_tun(towards_ip) -> the tun device carrying the route there, or None
     # (probes/route.py); None = not looked at (tests).
     default_route_tun: Callable[[str | None], str | None] | None = None
+    # The outside views: the control server's client (config.control) and the user's proxy
+    # (config.via). None = this probe set has none (fakes).
+    make_control: OutsideViewFactory | None = None
+    make_proxy_view: OutsideViewFactory | None = None
 
 
 def default_probes() -> ProbeSet:
@@ -109,12 +195,12 @@ def default_probes() -> ProbeSet:
     except ImportError:
         pass
 
-    def make_doh(server: DohServer, contexts: Any, config: Config) -> DohLike:
+    def make_doh(server: DohServer, contexts: TlsContexts, config: Config) -> DohLike:
         from reachcheck.probes import dns_doh  # h11/h2: loaded only by runs with a DoH control
 
         return dns_doh.DohClient(server.url, server.bootstrap, contexts.verified, config.timeout)
 
-    def make_http(contexts: Any, config: Config) -> HttpLike:
+    def make_http(contexts: TlsContexts, config: Config) -> HttpLike:
         from reachcheck.probes import http  # httpx: loaded only by runs that fetch pages
 
         return http.HttpProber(
@@ -123,6 +209,19 @@ def default_probes() -> ProbeSet:
             body_cap=config.body_cap,
             max_redirects=config.max_redirects,
         )
+
+    def make_control(config: Config, contexts: TlsContexts, timeout: float) -> OutsideView:
+        from reachcheck.control.client import ControlClient  # httpx: only with --control
+
+        assert config.control is not None
+        return ControlClient(config.control, config.control_token, ca_bundle=config.ca_bundle,
+                             timeout=timeout)
+
+    def make_proxy_view(config: Config, contexts: TlsContexts, timeout: float) -> OutsideView:
+        from reachcheck.vantage.proxy import ProxyVantage  # python-socks: only with --via
+
+        assert config.via is not None
+        return ProxyVantage(config.via, contexts, config)  # paced by config.timeout itself
 
     return ProbeSet(
         query_udp=dns_udp.query_udp,
@@ -138,4 +237,6 @@ def default_probes() -> ProbeSet:
             rate=None, max_outstanding=outstanding
         ),
         default_route_tun=route.default_route_tun,
+        make_control=make_control,
+        make_proxy_view=make_proxy_view,
     )

@@ -1,39 +1,40 @@
 """What one run shares across its sites: probes, TLS contexts, DoH clients, the HTTP prober,
-the per-address and per-resolver limits, the benign-handshake cache and the residual tracker.
+the outside view, the per-address and per-resolver limits, the benign-handshake cache, the
+residual tracker and memory, the page clusters and the judge.
 
 Rules: everything expensive to build (contexts, DoH connections) is built once per run; every
 per-address fact (the benign handshake) is measured once per run; nothing here keeps per-site
-results, so memory stays flat however long the list is.
+results, so memory stays flat however long the list is. One site's check is `site.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import functools
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import TYPE_CHECKING
 
+from reachcheck import analysis
 from reachcheck.config import Config
-from reachcheck.model import (
-    ControlMeasurement,
-    DnsQuery,
-    HttpFetch,
-    Observations,
-    OwnTrigger,
-    SiteResult,
-    Target,
-    TcpConnect,
-    TlsHandshake,
-)
+from reachcheck.model import Observations, SiteResult, TcpConnect, TlsHandshake
 from reachcheck.runner.clusters import PageClusters
+from reachcheck.runner.dns import Resolvers
 from reachcheck.runner.limits import AddressLimiter, RateLimiter, ResidualTracker
 from reachcheck.runner.memory import ResidualMemory
-from reachcheck.runner.probeset import DohLike, HttpLike, ProbeSet, QueryUdp
+from reachcheck.runner.probeset import (
+    DohLike,
+    HttpLike,
+    Mux,
+    OutsideView,
+    ProbeSet,
+    Server,
+)
 
-DEFAULT_RESIDUAL_WINDOW = 180.0
+if TYPE_CHECKING:  # the probes load lazily (probeset.default_probes)
+    from reachcheck.probes.tls import TlsContexts
+
 # Addresses whose benign handshake is remembered (LRU). Bounded because an entry holds a
 # certificate (CDN certificates list hundreds of names, tens of KB each): CDN addresses repeat
 # within a short stretch of a list (and an LRU keeps the hot ones), so a thousand recent
@@ -43,57 +44,6 @@ BENIGN_CACHE_SIZE = 1024
 # probe's (those normally never answer: 2 s each at thousands of names/s).
 MUX_OUTSTANDING = 256
 INJECTION_MUX_OUTSTANDING = 65536
-
-
-@dataclasses.dataclass(slots=True)
-class Recorder:
-    """The observations of one site as they arrive, so a site cut off by its deadline still
-    reports what was measured."""
-
-    target: Target
-    dns: list[DnsQuery] = dataclasses.field(default_factory=list)
-    tcp: list[TcpConnect] = dataclasses.field(default_factory=list)
-    tls: list[TlsHandshake] = dataclasses.field(default_factory=list)
-    http: list[HttpFetch] = dataclasses.field(default_factory=list)
-    control: ControlMeasurement | None = None
-    cleartext: list[HttpFetch] = dataclasses.field(default_factory=list)
-    own_triggers: list[OwnTrigger] = dataclasses.field(default_factory=list)
-
-    def observations(self, elapsed_ms: float) -> Observations:
-        return Observations(
-            target=self.target,
-            dns=tuple(self.dns),
-            tcp=tuple(self.tcp),
-            tls=tuple(self.tls),
-            http=tuple(self.http),
-            control=self.control,
-            elapsed_ms=elapsed_ms,
-            cleartext_fetches=tuple(self.cleartext),
-            own_triggers=tuple(self.own_triggers),
-        )
-
-
-def inconclusive(target: Target, reason: str, obs: Observations | None = None) -> SiteResult:
-    """A result for a site whose check could not finish: never a verdict by accident."""
-    return SiteResult(
-        target=target.given,
-        domain=target.domain,
-        url=target.url,
-        verdict="inconclusive",
-        confidence="none",
-        anomalies=(),
-        reason=reason,
-        dns=obs.dns if obs else (),
-        tcp=obs.tcp if obs else (),
-        tls=obs.tls if obs else (),
-        http=obs.http if obs else (),
-        control=obs.control if obs else None,
-        elapsed_ms=obs.elapsed_ms if obs else 0.0,
-        summary="The check could not be completed.",
-        cleartext_fetches=obs.cleartext_fetches if obs else (),
-        own_triggers=obs.own_triggers if obs else (),
-        page_clusters=obs.page_clusters if obs else (),
-    )
 
 
 def site_deadline(config: Config) -> float:
@@ -115,23 +65,27 @@ class Session:
     ) -> None:
         self.config = config
         self.probes = probes
-        self.judge = judge  # None = reachcheck.analysis.judge (tests inject a stub)
+        # The analysis, bound to the run's ranges (tests inject a stub).
+        self.judge: Callable[[Observations], SiteResult] = judge or functools.partial(
+            analysis.judge, public_ranges=config.public_ranges,
+            fake_ip_pools=config.fake_ip_pools,
+        )
         self.deadline = site_deadline(config)
         self.addresses = AddressLimiter(config.per_address)
         self.rate = RateLimiter(config.rate)
-        window = getattr(config, "residual_window", DEFAULT_RESIDUAL_WINDOW)
-        self.residual = ResidualTracker(window)
+        self.residual = ResidualTracker(config.residual_window)
         self.memory: ResidualMemory | None = None  # triggers of earlier runs (memory.py)
         self.clusters = PageClusters()  # page key -> domains that served it (clusters.py)
         self._wall0 = 0.0
-        self.contexts: Any = None
+        self.contexts: TlsContexts | None = None
         self.doh: tuple[tuple[str, DohLike], ...] = ()
         self.http: HttpLike | None = None
-        self.mux: Any = None
-        self.injection_mux: Any = None
-        self.control: Any = None  # ControlClient (--control) or ProxyVantage (--via)
+        self.mux: Mux | None = None
+        self.injection_mux: Mux | None = None
+        self.control: OutsideView | None = None  # --control's server or --via's proxy
         self.default_route_tun: str | None = None  # the tun device carrying the default route
-        self.system: tuple[tuple[str, int], ...] = ()
+        self.system: tuple[Server, ...] = ()
+        self._resolvers: Resolvers | None = None
         self._benign: collections.OrderedDict[
             tuple[str, int], asyncio.Future[tuple[TcpConnect, TlsHandshake]]
         ] = collections.OrderedDict()
@@ -143,8 +97,8 @@ class Session:
         cfg, probes = self.config, self.probes
         self._t0 = asyncio.get_running_loop().time()
         self._wall0 = time.time()
-        if getattr(cfg, "residual_memory", False) and not self.dns_only:
-            self.memory = ResidualMemory(getattr(cfg, "residual_window", DEFAULT_RESIDUAL_WINDOW))
+        if cfg.residual_memory and not self.dns_only:
+            self.memory = ResidualMemory(cfg.residual_window)
             # Only recalled where the benign handshake shows the penalty still on (site.py):
             # a fresh reset after the penalty ended is fresh evidence, not a leftover.
             self.memory.load(self._wall0)
@@ -165,31 +119,31 @@ class Session:
             if cfg.injection_probe is not None:
                 self.injection_mux = probes.make_mux(cfg, INJECTION_MUX_OUTSTANDING)
             # Open the shared sockets now: `submit` (no task per query) needs them.
-            if self.mux is not None and hasattr(self.mux, "open"):
+            if self.mux is not None:
                 await self.mux.open([*self.system, *cfg.resolvers])
-            if self.injection_mux is not None and hasattr(self.injection_mux, "open"):
+            if self.injection_mux is not None and cfg.injection_probe is not None:
                 await self.injection_mux.open([cfg.injection_probe])
-        needs_tls = bool(cfg.doh) or not self.dns_only
-        if needs_tls:
-            self.contexts = probes.make_contexts(cfg.ca_bundle)
+        if cfg.doh or not self.dns_only:  # else nothing here speaks TLS
+            self._enter_tls(probes.make_contexts(cfg.ca_bundle))
+        self._resolvers = self._dns_resolvers()
+        return self
+
+    def _enter_tls(self, contexts: TlsContexts) -> None:
+        cfg, probes = self.config, self.probes
+        self.contexts = contexts
         # One DoH client (one connection) per server for the whole run. Built one by one so
         # that __aexit__ closes those already made if a later one fails.
         for server in cfg.doh:
-            self.doh += ((server.url, probes.make_doh(server, self.contexts, cfg)),)
+            self.doh += ((server.url, probes.make_doh(server, contexts, cfg)),)
         if "http" in cfg.stages:
-            self.http = probes.make_http(self.contexts, cfg)
-        if cfg.via and not self.dns_only:
-            from reachcheck.vantage.proxy import ProxyVantage  # python-socks: only with --via
-
-            self.control = ProxyVantage(cfg.via, self.contexts, cfg)
-        elif cfg.control and not self.dns_only:
-            from reachcheck.control.client import ControlClient
-
-            self.control = ControlClient(
-                cfg.control, cfg.control_token, ca_bundle=cfg.ca_bundle,
-                timeout=max(10.0, self.deadline - 2.0),
-            )
-        return self
+            self.http = probes.make_http(contexts, cfg)
+        if self.dns_only:
+            return
+        # The outside view: the user's proxy (--via), else a control server (--control). Its
+        # measurement of a site must end within the site's deadline.
+        make = probes.make_proxy_view if cfg.via else probes.make_control if cfg.control else None
+        if make is not None:
+            self.control = make(cfg, contexts, max(10.0, self.deadline - 2.0))
 
     async def __aexit__(self, *exc: object) -> None:
         if self.memory is not None:
@@ -201,7 +155,7 @@ class Session:
         if self.http is not None:
             closers.append(self.http.aclose())
         for mux in (self.mux, self.injection_mux):
-            if mux is not None and hasattr(mux, "aclose"):
+            if mux is not None:
                 closers.append(mux.aclose())
         if self.control is not None:
             closers.append(self.control.aclose())
@@ -213,20 +167,37 @@ class Session:
     def dns_only(self) -> bool:
         return not ({"tcp", "tls", "http"} & set(self.config.stages))
 
-    def udp_for(self, role: str) -> QueryUdp:
-        """The UDP query function for a resolver of `role` (a mux's in DNS-only runs)."""
-        mux = self.injection_mux if role == "injection" else None
-        mux = mux if mux is not None else self.mux
-        return cast(QueryUdp, mux.query) if mux is not None else self.probes.query_udp
+    @property
+    def resolvers(self) -> Resolvers:
+        """What the DNS stage needs of the run (once the session is entered)."""
+        if self._resolvers is None:
+            raise RuntimeError("the session is not entered")
+        return self._resolvers
 
-    def submit_for(self, role: str) -> Any:
-        """The mux's `submit` for a resolver of `role` (a query without a task of its own), or
-        None where queries must go through `udp_for` (no mux, or a per-resolver rate)."""
-        if not self.rate.unlimited:
-            return None
-        mux = self.injection_mux if role == "injection" else None
-        mux = mux if mux is not None else self.mux
-        return getattr(mux, "submit", None)
+    def _dns_resolvers(self) -> Resolvers:
+        """What the DNS stage needs: the resolvers and how to ask them (a mux's `query`, and
+        its task-free `submit` where no per-resolver rate applies, in DNS-only runs)."""
+        cfg = self.config
+        injection_mux = self.injection_mux if self.injection_mux is not None else self.mux
+        unlimited = self.rate.unlimited
+        return Resolvers(
+            system=self.system,
+            probe=tuple(cfg.resolvers),
+            injection_probe=cfg.injection_probe,
+            doh=self.doh,
+            timeout=cfg.timeout,
+            hold_on=cfg.hold_on,
+            ipv6=cfg.ipv6,
+            rate=self.rate,
+            clock_ms=self.clock_ms,
+            udp=self.mux.query if self.mux is not None else self.probes.query_udp,
+            injection_udp=(injection_mux.query if injection_mux is not None
+                           else self.probes.query_udp),
+            submit=self.mux.submit if self.mux is not None and unlimited else None,
+            injection_submit=(injection_mux.submit if injection_mux is not None and unlimited
+                              else None),
+            build_query=self.probes.build_query,
+        )
 
     def clock_ms(self) -> float:
         """Milliseconds since the run started (the `started_ms` clock of handshakes)."""
@@ -258,46 +229,3 @@ class Session:
                 self._benign[old_key] = old
                 break
         return fut
-
-    async def check(
-        self, target: Target, on_tail: Callable[[], None] | None = None
-    ) -> SiteResult:
-        """Measure one target and judge it; never raises for a failure of this site.
-        `on_tail` is called once the site's connections are done (see `site.measure`)."""
-        from reachcheck.runner.site import measure
-
-        judge = self.judge
-        if judge is None:
-            from reachcheck.analysis import judge as analysis_judge
-
-            ranges = tuple(getattr(self.config, "public_ranges", ()))
-            pools = tuple(getattr(self.config, "fake_ip_pools", ()))
-            judge = functools.partial(
-                analysis_judge, public_ranges=ranges, fake_ip_pools=pools
-            )
-        rec = Recorder(target)
-        start = self.clock_ms()
-        try:
-            async with asyncio.timeout(self.deadline):
-                await measure(self, target, rec, on_tail)
-        except TimeoutError:
-            obs = rec.observations(self.clock_ms() - start)
-            return inconclusive(target, "the check of this site did not finish in time", obs)
-        except Exception as exc:  # a bug here must cost one site, not the run
-            obs = rec.observations(self.clock_ms() - start)
-            return inconclusive(target, f"internal error: {exc!r}", obs)
-        obs = rec.observations(self.clock_ms() - start)
-        # Which stages this run measures, so the verdict says what was (not) judged (--only).
-        stages = tuple(x for x in ("dns", "tcp", "tls", "http") if x in self.config.stages)
-        obs = dataclasses.replace(obs, stages_checked=stages)
-        if self.default_route_tun is not None:
-            obs = dataclasses.replace(obs, default_route_tun=self.default_route_tun)
-        obs = self.clusters.attach(obs)  # the same page for unrelated sites in this run
-        if self.memory is not None:
-            benign_ok = {(t.address, t.port) for t in obs.tls if t.kind == "benign" and t.ok}
-            shakes = [*obs.tls, *(f.tls for f in obs.http if f.tls is not None)]
-            self.memory.note(shakes, benign_ok, time.time())
-        try:
-            return judge(obs)
-        except Exception as exc:
-            return inconclusive(target, f"internal error in the analysis: {exc!r}", obs)

@@ -1,4 +1,9 @@
-"""The measurement plan of one site (design §3): DNS, then TCP/TLS per address, then HTTP.
+"""The check of one site (design §3): its whole measurement plan, then its judgement.
+
+The plan: DNS (`dns.py`), then TCP/TLS per address, then HTTP (the single measurements are in
+`steps.py`), with the outside view (control server or proxy) measuring meanwhile, then the
+second looks (`extra.py`); the observations go to the session's judge, and a site that cannot
+finish is inconclusive (`fallback.py`).
 
 Handshakes dominate the cost, so the plan avoids redundant ones:
 - the benign-SNI handshake belongs to an address, not a site: measured once per run (cached in
@@ -14,16 +19,51 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 
-from reachcheck.model import DnsQuery, HttpFetch, Target, TcpConnect, TlsHandshake
-from reachcheck.runner import extra
+from reachcheck.model import DnsQuery, HttpFetch, SiteResult, Target
 from reachcheck.runner.dns import SiteDns, candidate_addresses, select_addresses
-from reachcheck.runner.probeset import ResolveFn
-from reachcheck.runner.session import Recorder, Session
+from reachcheck.runner.extra import boxed, cleartext_checks, survivor_sources
+from reachcheck.runner.fallback import inconclusive
+from reachcheck.runner.recorder import Recorder
+from reachcheck.runner.session import Session
+from reachcheck.runner.steps import benign, connect, fetch, redirect_resolver, target_handshake
 
 Sources = dict[str, tuple[str, ...]]
+
+
+async def check(
+    session: Session, target: Target, on_tail: Callable[[], None] | None = None
+) -> SiteResult:
+    """Measure one target and judge it; never raises for a failure of this site.
+    `on_tail` is called once the site's connections are done (see `measure`)."""
+    rec = Recorder(target)
+    start = session.clock_ms()
+    try:
+        async with asyncio.timeout(session.deadline):
+            await measure(session, target, rec, on_tail)
+    except TimeoutError:
+        obs = rec.observations(session.clock_ms() - start)
+        return inconclusive(target, "the check of this site did not finish in time", obs)
+    except Exception as exc:  # a bug here must cost one site, not the run
+        obs = rec.observations(session.clock_ms() - start)
+        return inconclusive(target, f"internal error: {exc!r}", obs)
+    obs = rec.observations(session.clock_ms() - start)
+    # Which stages this run measures, so the verdict says what was (not) judged (--only).
+    stages = tuple(x for x in ("dns", "tcp", "tls", "http") if x in session.config.stages)
+    obs = dataclasses.replace(obs, stages_checked=stages)
+    if session.default_route_tun is not None:
+        obs = dataclasses.replace(obs, default_route_tun=session.default_route_tun)
+    obs = session.clusters.attach(obs)  # the same page for unrelated sites in this run
+    if session.memory is not None:
+        benign_ok = {(t.address, t.port) for t in obs.tls if t.kind == "benign" and t.ok}
+        shakes = [*obs.tls, *(f.tls for f in obs.http if f.tls is not None)]
+        session.memory.note(shakes, benign_ok, time.time())
+    try:
+        return session.judge(obs)
+    except Exception as exc:
+        return inconclusive(target, f"internal error in the analysis: {exc!r}", obs)
 
 
 async def measure(
@@ -36,7 +76,7 @@ async def measure(
     every response) before this returns, so the site is judged on every response. `on_tail` is
     called when only those remain to wait for (the site no longer needs an active slot).
     """
-    dns = None if target.is_ip else SiteDns(session, target.domain)
+    dns = None if target.is_ip else SiteDns(session.resolvers, target.domain)
     try:
         early = await dns.answers() if dns is not None else []
         if not session.dns_only:
@@ -47,7 +87,7 @@ async def measure(
             rec.dns.extend(await dns.finish())
             dns = None  # recorded in full: a cut-off from here on must not add it again
             if not session.dns_only:
-                sources = extra.survivor_sources(session, rec)
+                sources = survivor_sources(session, rec)
                 if sources:
                     await _local(session, target, rec, sources)
     except BaseException:
@@ -60,16 +100,17 @@ async def _connections(
     session: Session, target: Target, rec: Recorder, early: list[DnsQuery]
 ) -> None:
     sources = candidate_addresses(target, early, session.config.ipv6)
-    if session.control is None:
+    view = session.control
+    if view is None:
         await _local(session, target, rec, sources)
         return
-    # The control server measures from outside while the local checks run; it is sent the
-    # addresses the probe's own resolvers gave (the control's DoH answers it finds itself;
-    # the proxy view wants those too: its own DoH may answer other CDN addresses).
-    every = getattr(session.control, "measures_control_addresses", False)
+    # The outside view measures while the local checks run; it is sent the addresses the
+    # probe's own resolvers gave (the control server finds the DoH answers itself; the proxy
+    # view wants those too: its own DoH may answer other CDN addresses).
+    every = view.measures_control_addresses
     probe = [a for a, s in sources.items() if every or s != ("control",)][:16]
     rec.control, _ = await asyncio.gather(
-        session.control.measure(target, probe), _local(session, target, rec, sources)
+        view.measure(target, probe), _local(session, target, rec, sources)
     )
 
 
@@ -82,8 +123,8 @@ async def _local(session: Session, target: Target, rec: Recorder, sources: Sourc
     if target.scheme == "https" and ({"tls", "http"} & stages):
         await _https(session, target, rec, addresses, sources)
         if "http" in stages and session.http is not None:
-            await extra.cleartext_checks(session, target, rec, addresses, sources,
-                                         _resolver(session))
+            await cleartext_checks(session, target, rec, addresses, sources,
+                                         redirect_resolver(session))
     else:
         await _cleartext(session, target, rec, addresses, sources)
 
@@ -96,13 +137,13 @@ async def _https(
 ) -> None:
     port = target.port
     if len(addresses) == 1:  # the common case: no gather (and no task) for one address
-        benign = [await _benign(session, addresses[0], port)]
+        shared = [await benign(session, addresses[0], port)]
     else:
-        benign = await asyncio.gather(*(_benign(session, a, port) for a in addresses))
+        shared = await asyncio.gather(*(benign(session, a, port) for a in addresses))
     ok_benign: set[str] = set()
     live: list[str] = []
-    for address, (tcp, hs) in zip(addresses, benign, strict=True):
-        if session.memory is not None and extra.boxed(session, rec, address, port, tcp, hs):
+    for address, (tcp, hs) in zip(addresses, shared, strict=True):
+        if session.memory is not None and boxed(session, rec, address, port, tcp, hs):
             # Still punished for an earlier run's trigger: recorded (flagged), left alone.
             rec.tcp.append(dataclasses.replace(tcp, sources=sources[address],
                                                possibly_residual=not tcp.ok))
@@ -130,8 +171,8 @@ async def _https(
 
     async def first() -> HttpFetch | None:
         if do_http:
-            return await _fetch(session, target, rec, primary)
-        await _target_handshake(session, target, rec, primary)
+            return await fetch(session, target, rec, primary)
+        await target_handshake(session, target, rec, primary)
         return None
 
     if not others and fallback is None:  # the common case: one job, run it in this task
@@ -145,136 +186,17 @@ async def _https(
         # target handshake there is enough.
         fetched = await asyncio.shield(first_task)
         if fetched is not None and not fetched.ok:
-            await _fetch(session, target, rec, address)
+            await fetch(session, target, rec, address)
         else:
-            await _target_handshake(session, target, rec, address)
+            await target_handshake(session, target, rec, address)
 
-    jobs = [first_task, *(_target_handshake(session, target, rec, a) for a in others)]
+    jobs = [first_task, *(target_handshake(session, target, rec, a) for a in others)]
     if fallback is not None:
         jobs.append(second(fallback))
     try:
         await asyncio.gather(*jobs)
     finally:
         first_task.cancel()  # no-op when done; stops it when the site is cut off
-
-
-async def _benign(session: Session, address: str, port: int) -> tuple[TcpConnect, TlsHandshake]:
-    """The (shared, once-per-run) benign-SNI handshake of (address, port)."""
-    cfg = session.config
-
-    async def run() -> tuple[TcpConnect, TlsHandshake]:
-        started = session.clock_ms()
-        async with session.addresses.hold(address):
-            try:
-                async with asyncio.timeout(2 * cfg.timeout + 1.0):
-                    return await session.probes.tls_handshake(
-                        address, port, cfg.benign_sni, "benign", session.contexts,
-                        timeout=cfg.timeout, clock_ms=session.clock_ms,
-                    )
-            except Exception as exc:  # never poison the cache for every site on the address
-                error = "timeout" if isinstance(exc, TimeoutError) else "error"
-                elapsed = session.clock_ms() - started
-                return (
-                    TcpConnect(address, port, ok=False, elapsed_ms=elapsed, error=error),
-                    TlsHandshake(address, port, cfg.benign_sni, "benign", ok=False,
-                                 elapsed_ms=elapsed, error=error, started_ms=started),
-                )
-
-    tcp, hs = await asyncio.shield(session.benign(address, port, run))
-    # A connect that failed right after another site's trigger on this tuple may be the
-    # censor's residual penalty for that site (the cached result is shared, so flag a copy).
-    if not tcp.ok and session.residual.recent_failure(address, port, session.clock_ms()):
-        tcp = dataclasses.replace(tcp, possibly_residual=True)
-    return tcp, hs
-
-
-async def _target_handshake(session: Session, target: Target, rec: Recorder, address: str) -> None:
-    """A verified handshake with the target's own SNI; noted in the residual tracker."""
-    cfg = session.config
-    started = session.clock_ms()
-    async with session.addresses.hold(address):
-        try:
-            # A failed verification costs a second (unverified) handshake to capture the cert.
-            async with asyncio.timeout(4 * cfg.timeout + 1.0):
-                tcp, hs = await session.probes.tls_handshake(
-                    address, target.port, target.domain, "target", session.contexts,
-                    timeout=cfg.timeout, clock_ms=session.clock_ms,
-                )
-            if not tcp.ok:
-                # The connect failed although the benign one to this address just worked: the
-                # SNI was never sent, so this cannot be SNI filtering; it is a tuple-level
-                # penalty (residual blocking) or a glitch. Kept as evidence, never against
-                # the site. (A second TcpConnect would read as TCP blocking of a connect that
-                # worked.)
-                hs = dataclasses.replace(hs, possibly_residual=True)
-        except TimeoutError:
-            hs = TlsHandshake(address, target.port, target.domain, "target", ok=False,
-                              elapsed_ms=session.clock_ms() - started, error="timeout",
-                              started_ms=started)
-    rec.tls.append(session.residual.note(hs, session.clock_ms()))
-
-
-async def _fetch(session: Session, target: Target, rec: Recorder, address: str) -> HttpFetch:
-    """The pinned GET on `address`; its own handshake (`HttpFetch.tls`) is stamped with its
-    start and passed through the residual tracker like any target handshake."""
-    assert session.http is not None
-    cfg = session.config
-    started = session.clock_ms()
-    async with session.addresses.hold(address):
-        try:
-            async with asyncio.timeout(4 * cfg.timeout + 1.0):
-                fetched = await session.http.fetch(
-                    target.url, target.domain, address, resolve=_resolver(session)
-                )
-        except TimeoutError:
-            fetched = HttpFetch(target.url, address, ok=False,
-                                elapsed_ms=session.clock_ms() - started, error="timeout")
-    hs = fetched.tls
-    if hs is not None:
-        if hs.started_ms is None:
-            hs = dataclasses.replace(hs, started_ms=started)
-        hs = session.residual.note(hs, session.clock_ms())
-        fetched = dataclasses.replace(fetched, tls=hs)
-    # Not copied into rec.tls: the analysis reads target handshakes from HttpFetch.tls too.
-    rec.http.append(fetched)
-    return fetched
-
-
-def _resolver(session: Session) -> ResolveFn:
-    """Addresses for redirect hops: the control's answers (they cannot be forged on the path),
-    falling back to the system resolver when no control answers."""
-    cache: dict[str, list[str]] = {}
-
-    async def resolve(host: str) -> list[str]:
-        host = host.strip("[]").rstrip(".").lower()
-        try:
-            return [ipaddress.ip_address(host).compressed]
-        except ValueError:
-            pass
-        if host not in cache:
-            found: list[str] = []
-            # Only the accepted answers count: no need to sit out the hold-on windows.
-            for roles in (("control",), ("system",)):
-                dns = SiteDns(session, host, roles=roles)
-                try:
-                    found = _answers(await dns.answers())
-                finally:
-                    dns.abort()
-                if found:
-                    break
-            cache[host] = found
-        return cache[host]
-
-    return resolve
-
-
-def _answers(queries: Sequence[DnsQuery]) -> list[str]:
-    seen: dict[str, None] = {}
-    for q in queries:
-        if q.answer is not None:
-            for a in q.answer.addresses:
-                seen.setdefault(a, None)
-    return list(seen)
 
 
 # ------------------------------------------------------------------------ cleartext
@@ -286,32 +208,15 @@ async def _cleartext(
     """http:// targets (or https without the TLS stages): TCP connects, then the fetch."""
     cfg = session.config
     connects = await asyncio.gather(
-        *(_connect(session, a, target.port, sources[a]) for a in addresses)
+        *(connect(session, a, target.port, sources[a]) for a in addresses)
     )
     rec.tcp.extend(connects)
     live = [c.address for c in connects if c.ok]
     if not live or target.scheme != "http" or "http" not in cfg.stages or session.http is None:
         return
-    fetched = await _fetch(session, target, rec, live[0])
+    fetched = await fetch(session, target, rec, live[0])
     # Cleartext cannot prove an address genuine; when the browser's address is not one the
     # control gave, the fetch on a control address is the evidence for trusted DNS.
     control_only = [a for a in live if sources[a] == ("control",) and a != live[0]]
     if control_only and (not fetched.ok or "control" not in sources[live[0]]):
-        await _fetch(session, target, rec, control_only[0])
-
-
-async def _connect(
-    session: Session, address: str, port: int, sources: tuple[str, ...]
-) -> TcpConnect:
-    cfg = session.config
-    started = session.clock_ms()
-    async with session.addresses.hold(address):
-        try:
-            async with asyncio.timeout(cfg.timeout + 1.0):
-                tcp = await session.probes.tcp_connect(
-                    address, port, timeout=cfg.timeout, sources=sources
-                )
-        except TimeoutError:
-            tcp = TcpConnect(address, port, ok=False,
-                             elapsed_ms=session.clock_ms() - started, error="timeout")
-    return dataclasses.replace(tcp, sources=sources)
+        await fetch(session, target, rec, control_only[0])

@@ -10,7 +10,8 @@ from typing import Any
 
 from reachcheck.model import SiteResult
 from reachcheck.runner import run
-from reachcheck.runner.session import Recorder, Session
+from reachcheck.runner.recorder import Recorder
+from reachcheck.runner.session import Session
 from reachcheck.runner.site import measure
 from reachcheck.targets import parse_target
 from tests.runner.fakenet import FakeNet, loopback_config, stub_judge
@@ -127,6 +128,12 @@ async def test_dns_only_injection_probe_has_its_own_mux(net: FakeNet) -> None:
                         **kw: Any) -> Any:  # fmt: skip
             self.roles.append(role)
             return await net.query_udp(server, qname, qtype, role, **kw)
+
+        def submit(self, *args: Any, **kw: Any) -> None:
+            return None  # no task-free path: every query goes through `query`
+
+        async def open(self, servers: Any) -> None:
+            pass
 
         async def aclose(self) -> None:
             pass

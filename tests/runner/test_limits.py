@@ -4,6 +4,7 @@ and the per-site deadline/failure isolation of Session.check."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import resource
 
 import pytest
@@ -17,6 +18,7 @@ from reachcheck.runner.limits import (
     raise_nofile_limit,
 )
 from reachcheck.runner.session import Session
+from reachcheck.runner.site import check
 from reachcheck.targets import parse_target
 from tests.runner.fakenet import SYSTEM, FakeNet, loopback_config, stub_judge
 
@@ -38,8 +40,8 @@ async def test_rate_cap_per_resolver_is_honoured(net: FakeNet) -> None:
     config = loopback_config(rate=rate, resolvers=(), doh=(), injection_probe=None,
                              stages=frozenset({"dns"}), concurrency=64)  # fmt: skip
     async with Session(config, net.probes(), judge=stub_judge) as session:
-        summary = await run([parse_target(n) for n in names], config,
-                            on_result=lambda r: None, check=session.check)  # fmt: skip
+        summary = await run([parse_target(n) for n in names], config, on_result=lambda r: None,
+                            check=functools.partial(check, session))  # fmt: skip
     assert summary.total == 50
     times = net.times[f"udp:{SYSTEM[0]}:{SYSTEM[1]}"]
     assert len(times) == 50
@@ -70,7 +72,7 @@ async def test_per_address_limit_is_shared_across_sites(net: FakeNet) -> None:
     async with Session(config, net.probes(), judge=stub_judge) as session:
         results = []
         await run([parse_target(n) for n in names], config, on_result=results.append,
-                  check=session.check)  # fmt: skip
+                  check=functools.partial(check, session))  # fmt: skip
     assert [r.verdict for r in results] == ["accessible"] * 12
     assert net.peak["127.0.0.10"] == 2
 
@@ -120,7 +122,7 @@ async def test_site_deadline_gives_inconclusive_with_partial_observations(net: F
     net.delay = 60.0  # every connection hangs
     async with Session(loopback_config(), net.probes(), judge=stub_judge) as session:
         session.deadline = 0.2
-        result = await session.check(parse_target("a.test"))
+        result = await check(session, parse_target("a.test"))
     assert result.verdict == "inconclusive" and "did not finish" in result.reason
     assert result.dns  # what was measured before the deadline is kept as evidence
 
@@ -129,7 +131,7 @@ async def test_probe_bug_gives_internal_error_result(net: FakeNet) -> None:
     net.local["a.test"] = net.control["a.test"] = ("127.0.0.10",)
     net.fetch_raises = True
     async with Session(loopback_config(), net.probes(), judge=stub_judge) as session:
-        result = await session.check(parse_target("a.test"))
+        result = await check(session, parse_target("a.test"))
     assert result.verdict == "inconclusive"
     assert result.reason.startswith("internal error:") and "prober bug" in result.reason
     assert result.dns and result.tcp
@@ -140,7 +142,7 @@ async def test_judge_bug_gives_internal_error_result(net: FakeNet) -> None:
         raise KeyError("rule")
 
     async with Session(loopback_config(), net.probes(), judge=broken) as session:
-        result = await session.check(parse_target("gone.test"))
+        result = await check(session, parse_target("gone.test"))
     assert result.verdict == "inconclusive" and "internal error" in result.reason
 
 
@@ -149,9 +151,9 @@ async def test_cancelled_site_does_not_cancel_a_shared_benign_handshake(net: Fak
     for name in ("a.test", "b.test"):
         net.local[name] = net.control[name] = ("127.0.0.10",)
     async with Session(loopback_config(), net.probes(), judge=stub_judge) as session:
-        first = asyncio.ensure_future(session.check(parse_target("a.test")))
+        first = asyncio.ensure_future(check(session, parse_target("a.test")))
         await asyncio.sleep(0.02)  # a.test is inside the benign handshake
-        second = asyncio.ensure_future(session.check(parse_target("b.test")))
+        second = asyncio.ensure_future(check(session, parse_target("b.test")))
         await asyncio.sleep(0)
         first.cancel()
         result = await second

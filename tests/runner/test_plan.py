@@ -7,8 +7,9 @@ from typing import Any
 
 from reachcheck.model import Observations, SiteResult, TcpConnect, TlsHandshake
 from reachcheck.runner import memory
-from reachcheck.runner.session import Recorder, Session
-from reachcheck.runner.site import measure
+from reachcheck.runner.recorder import Recorder
+from reachcheck.runner.session import Session
+from reachcheck.runner.site import check, measure
 from reachcheck.targets import parse_target
 from tests.runner.fakenet import FakeNet, loopback_config, stub_judge
 
@@ -339,7 +340,7 @@ async def measure_sites_judged(net: FakeNet, *names: str) -> list[Observations]:
 
     async with Session(loopback_config(), net.probes(), judge=judge) as session:
         for name in names:
-            await session.check(parse_target(name))
+            await check(session, parse_target(name))
     return seen
 
 
@@ -348,7 +349,7 @@ async def test_without_residual_memory_nothing_is_read_or_written(net: FakeNet) 
     net.tls_errors[("127.0.0.10", "a.test")] = "reset"
     async with Session(loopback_config(residual_memory=False), net.probes(),
                        judge=stub_judge) as session:
-        await session.check(parse_target("a.test"))
+        await check(session, parse_target("a.test"))
         assert session.memory is None
     assert not memory.state_dir().exists()
 
