@@ -6,14 +6,18 @@
 `record` runs the lab suite with REACHCHECK_LAB_RECORD=DIR, so every `reachcheck check` the lab
 makes leaves `DIR/<test>#<n>.json` (command, exit code, JSON). `diff` compares two such
 directories after removing what legitimately varies from run to run: timings (`*_ms`, clock
-times, run ids), the lab's temporary directory, and the order of observation lists (probes run
-concurrently, so the order they finish in is not behaviour). Every other field must be equal.
-ADDED lists fields a change added on purpose; they are ignored on the new side only, and the
-report says how often each was seen.
+times, run ids, durations quoted in prose), the lab's temporary directory, what is random per
+lab (certificate tags, fingerprints and dates from trustme, DNS transaction ids) and the order
+of observation lists (probes run concurrently, so the order they finish in is not behaviour).
+Every other field must be equal. Run `diff` on two recordings of the same code first: that
+shows the lab's own noise.
+ADDED lists fields a change added on purpose (`LIST.KEY`: KEY of the objects in a list named
+LIST); they are ignored on the new side only, and the report says how often each was seen.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -23,36 +27,58 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-TIMING_KEYS = {"measured_at", "started_at", "finished_at", "run_id", "interrupted_at"}
+TIMING_KEYS = {"measured_at", "started_at", "finished_at", "run_id", "interrupted_at", "at",
+               "age_s"}
+# Durations quoted in prose ("within 17 ms", "2 s ago", "run again in ~178 s").
+TIMING_TEXT = re.compile(r"~?\b\d+(?:\.\d+)? ?(?:ms|s)\b")
 TEMP_PATH = re.compile(r"/tmp/[^\s\"']*?rclab\d*")
-# Fields added by a change under comparison (key names at any depth); empty when none.
-ADDED: set[str] = set()
+# Per-lab randomness: trustme names every certificate with a random tag (so its fingerprint
+# and dates differ from lab to lab), and every DNS query gets a random transaction id.
+CERT_TAG = re.compile(r"#[A-Za-z0-9_-]{16}(?![A-Za-z0-9_-])")
+PER_LAB_CERT_KEYS = {"sha256", "not_before", "not_after"}
+# Fields added on purpose since the baseline (issue 10: the anomalies' structured qualifiers).
+ADDED: set[str] = {"anomalies.error", "anomalies.ambiguous"}
 
 
 def _is_timing(key: str) -> bool:
     return key.endswith("_ms") or key in TIMING_KEYS
 
 
-def normalise(value: Any, added: Counter[str] | None = None) -> Any:
-    """`value` without timings and temporary paths, lists of objects in a canonical order."""
+def normalise(value: Any, added: Counter[str] | None = None, within: str = "") -> Any:
+    """`value` without timings and temporary paths, lists of objects in a canonical order
+    (`within`: the key of the list holding `value`, for ADDED)."""
     if isinstance(value, dict):
         out = {}
+        cert = "issuer" in value and "subject" in value
         for k, v in value.items():
-            if _is_timing(k):
+            if _is_timing(k) or (cert and k in PER_LAB_CERT_KEYS):
                 continue
-            if added is not None and k in ADDED:
-                added[k] += 1
+            if k == "raw_b64" and isinstance(v, str):
+                out[k] = _without_dns_id(v)
                 continue
-            out[k] = normalise(v, added)
+            if added is not None and f"{within}.{k}" in ADDED:
+                added[f"{within}.{k}"] += 1
+                continue
+            out[k] = normalise(v, added, k)
         return out
     if isinstance(value, list):
-        items = [normalise(v, added) for v in value]
+        items = [normalise(v, added, within) for v in value]
         if items and all(isinstance(v, dict) for v in items):
             items.sort(key=lambda v: json.dumps(v, sort_keys=True))
         return items
     if isinstance(value, str):
-        return TEMP_PATH.sub("<tmp>", value)
+        value = CERT_TAG.sub("#<tag>", TEMP_PATH.sub("<tmp>", value))
+        return TIMING_TEXT.sub("<t>", value)
     return value
+
+
+def _without_dns_id(raw_b64: str) -> str:
+    """A DNS message with its (random) transaction id zeroed."""
+    try:
+        wire = base64.b64decode(raw_b64, validate=True)
+    except ValueError:
+        return raw_b64
+    return base64.b64encode(b"\0\0" + wire[2:]).decode() if len(wire) >= 2 else raw_b64
 
 
 def differences(old: Any, new: Any, path: str = "$") -> list[str]:

@@ -699,13 +699,14 @@ def _rejudge(results: Iterable[SiteResult], public_ranges: tuple[str, ...] = ()
     unrelated sites anywhere in the file is a cluster, so every site is seen before any is
     judged (unlike a live run, earlier members learn of later ones)."""
     from reachcheck.analysis import judge  # lazy: only --rejudge needs it
+    from reachcheck.rejudge import observations_of
     from reachcheck.runner.clusters import whole_run  # same page for unrelated sites
 
     saved = []
     kept = []  # what the judgement does not decide: run, time, vantage, origin
     for r in results:
         try:
-            saved.append(r.observations())
+            saved.append(observations_of(r))
         except TargetError as exc:
             raise InputError(f"saved target {r.target!r} cannot be re-judged: {exc}") from None
         kept.append((r.run_id, r.measured_at, r.vantage, r.source))

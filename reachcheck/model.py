@@ -2,11 +2,12 @@
 
 Rules of this module:
 1. Everything here is a frozen, slotted dataclass of plain values (str, int, float, bool, None,
-   tuples and str-keyed dicts of those). No IO, no clocks, no imports beyond the stdlib.
+   tuples and str-keyed dicts of those). No IO, no clocks, no imports beyond the stdlib and
+   the JSON codec (`jsoncodec.py`).
 2. Probes *produce* observations; analysis *consumes* them and produces `Anomaly` and the verdict;
    renderers only read `SiteResult`. Nothing here decides anything.
 3. Every type round-trips through JSON (`to_json` / `from_json`), so a saved run can be re-judged
-   by the analysis exactly as the live run was. Field names are the JSON contract
+   by the analysis exactly as the live run was (`rejudge.py`). Field names are the JSON contract
    (`schema: "reachcheck/1"`); renaming one is an incompatible change.
 
 Error names are OONI-style snake_case strings (see `probes/errors.py`): `timeout`, `refused`,
@@ -15,13 +16,18 @@ Error names are OONI-style snake_case strings (see `probes/errors.py`): `timeout
 
 from __future__ import annotations
 
-import dataclasses
-import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+# The JSON codec is its own module; its two names stay importable from the model.
+from reachcheck.jsoncodec import from_json as from_json
+from reachcheck.jsoncodec import to_json as to_json
+
 SCHEMA = "reachcheck/1"
+# The error names of a failed certificate verification (probes/errors.py produces them; the
+# analysis reads them): one definition for both sides of the observations.
+CERT_ERRORS = frozenset({"cert_hostname", "cert_unknown_ca", "cert_expired", "cert_invalid"})
 
 Stage = Literal["dns", "tcp", "tls", "http"]
 Verdict = Literal[
@@ -298,6 +304,11 @@ class Anomaly:
     addresses: tuple[str, ...] = ()
     resolvers: tuple[str, ...] = ()
     confirmed: bool = False  # direct evidence (no guess involved)
+    # Qualifiers the verdict reads (`detail` is for people only): the failure behind the
+    # anomaly ("timeout", "reset", ... as in the observations), and whether the contrast that
+    # would make it evidence failed too (e.g. the benign-SNI handshake to the same address).
+    error: str | None = None
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,97 +370,3 @@ class SiteResult:
     own_triggers: tuple[OwnTrigger, ...] = ()  # see Observations.own_triggers
     page_clusters: tuple[PageCluster, ...] = ()  # see Observations.page_clusters
 
-    def observations(self) -> Observations:
-        """The observations this result was judged from (for re-judging a saved run)."""
-        from reachcheck.targets import parse_target  # local: targets is above model
-
-        return Observations(
-            target=parse_target(self.target),
-            dns=self.dns,
-            tcp=self.tcp,
-            tls=self.tls,
-            http=self.http,
-            control=self.control,
-            elapsed_ms=self.elapsed_ms,
-            stages_checked=self.stages_checked,
-            default_route_tun=self.default_route_tun,
-            cleartext_fetches=self.cleartext_fetches,
-            own_triggers=self.own_triggers,
-            page_clusters=self.page_clusters,
-        )
-
-
-# ------------------------------------------------------------------------------ JSON codec
-
-
-_SCALARS: frozenset[type] = frozenset({str, int, float, bool, type(None)})
-# Field names per dataclass type (dataclasses.fields() per object is the codec's hot spot:
-# a result holds hundreds of model objects and big runs serialise thousands of results).
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def to_json(obj: Any) -> Any:
-    """Turn a model object (or a tuple/dict of them) into plain JSON values."""
-    cls = type(obj)
-    if cls in _SCALARS:
-        return obj
-    names = _FIELD_NAMES.get(cls)
-    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(obj))
-    if names is not None:
-        return {name: to_json(getattr(obj, name)) for name in names}
-    if isinstance(obj, (tuple, list)):
-        return [to_json(v) for v in obj]
-    if isinstance(obj, dict):
-        return {str(k): to_json(v) for k, v in obj.items()}
-    return obj
-
-
-_HINTS: dict[type, dict[str, Any]] = {}
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = typing.get_type_hints(cls)
-        _HINTS[cls] = hints
-    return hints
-
-
-Decoder = typing.Callable[[Any], Any]
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _decoder(tp: Any) -> Decoder:
-    """A function turning a JSON value into type `tp` (None stays None). Built once per field
-    type: decoding was the hot spot of loading a saved run (type inspection per value)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return _decoder(args[0]) if len(args) == 1 else _identity
-    if origin is tuple:
-        item = _decoder(typing.get_args(tp)[0])
-        if item is _identity:
-            return lambda v: None if v is None else tuple(v)
-        return lambda v: None if v is None else tuple([item(x) for x in v])
-    if origin is dict:
-        return lambda v: None if v is None else dict(v)
-    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return lambda v: None if v is None else from_json(tp, v)
-    return _identity
-
-
-_DECODERS: dict[type, tuple[tuple[str, Decoder], ...]] = {}
-
-
-def from_json(cls: type[Any], data: dict[str, Any]) -> Any:
-    """Build a model dataclass from its JSON form; unknown keys are ignored (forward compat)."""
-    decoders = _DECODERS.get(cls)
-    if decoders is None:
-        hints = _hints(cls)
-        decoders = tuple((f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls))
-        _DECODERS[cls] = decoders
-    return cls(**{name: decode(data[name]) for name, decode in decoders if name in data})

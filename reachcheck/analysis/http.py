@@ -98,7 +98,7 @@ def request_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
         seen.add(kind)
         after = "TLS" if https else "TCP"
         detail = f"GET {f.url} via {f.address} failed ({f.error}) after {after} succeeded"
-        out.append(Anomaly("http", kind, detail, (f.address,)))
+        out.append(Anomaly("http", kind, detail, (f.address,), error=f.error))
     return out
 
 

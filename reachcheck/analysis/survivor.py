@@ -19,6 +19,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from reachcheck.analysis import bogons, fingerprints
@@ -111,7 +112,6 @@ def mark(anomalies: list[Anomaly], addresses: frozenset[str]) -> list[Anomaly]:
     out: list[Anomaly] = []
     for a in anomalies:
         if a.stage != "dns" and a.addresses and set(a.addresses) <= addresses:
-            a = Anomaly(a.stage, a.kind, f"{a.detail} ({NOTE})", a.addresses, a.resolvers,
-                        False)
+            a = dataclasses.replace(a, detail=f"{a.detail} ({NOTE})", confirmed=False)
         out.append(a)
     return out

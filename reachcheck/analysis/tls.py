@@ -19,11 +19,11 @@ from __future__ import annotations
 
 from reachcheck.analysis import outside
 from reachcheck.analysis.context import Facts, target_handshakes
-from reachcheck.model import Anomaly, CertInfo, TlsHandshake
+from reachcheck.model import CERT_ERRORS, Anomaly, CertInfo, TlsHandshake
 
 DROP_ERRORS = {"reset": "tls.reset", "timeout": "tls.timeout", "eof": "tls.eof"}
+# Failures an interceptor's certificate causes (an expired or misnamed one is the site's own).
 MITM_ERRORS = frozenset({"cert_unknown_ca", "cert_invalid"})
-CERT_ERRORS = MITM_ERRORS | {"cert_hostname", "cert_expired"}
 _HOW = {"reset": "reset", "timeout": "dropped (timeout)", "eof": "closed (EOF)"}
 
 
@@ -60,15 +60,18 @@ def handshake_failures(facts: Facts, suspects: frozenset[str]) -> list[Anomaly]:
                 f"SNI {benign[0].sni} completed on the same address"
             )
             genuine = t.address in facts.genuine
-            out.append(Anomaly("tls", "tls.sni_filtering", detail, (t.address,), (), genuine))
+            out.append(Anomaly("tls", "tls.sni_filtering", detail, (t.address,), (), genuine,
+                               error=t.error))
         elif t.address in facts.genuine:
             detail = (f"handshake with SNI {t.sni} {_HOW[t.error or '']} "
                       f"on genuine address {endpoint}")
-            if any(not b.ok and not b.possibly_residual for b in benign):
+            ambiguous = any(not b.ok and not b.possibly_residual for b in benign)
+            if ambiguous:
                 detail += "; the benign SNI failed too, so the evidence is ambiguous"
             elif not benign:
                 detail += "; no benign-SNI handshake to compare"
-            out.append(Anomaly("tls", kind, detail, (t.address,)))
+            out.append(Anomaly("tls", kind, detail, (t.address,), error=t.error,
+                               ambiguous=ambiguous))
     return out
 
 

@@ -13,8 +13,9 @@ Rules, in order:
    works), else "likely". A bare failure with nothing to compare is inconclusive, never blocked.
 4. No decisive anomaly: accessible if the site answered; otherwise site_down or inconclusive.
 Anomalies of every stage are kept, so later layers on genuine addresses are reported too.
-The hard cases of design 5.1 that are no single anomaly's strength live in `hardcases.py`; the
-control server's view is compared per (address, port) and by failure kind (`outside.py`).
+How much each anomaly weighs is `strength.py`. The hard cases of design 5.1 that are no single
+anomaly's strength live in `hardcases.py`; the control server's view is compared per (address,
+port) and by failure kind (`outside.py`).
 TLS-validated truth needs no control: a resolver contradicting a verified address is lying.
 A resolver failing to answer (SERVFAIL/REFUSED/timeout) is at most "likely", a failure marked
 `possibly_residual` is never evidence, and a control server that failed (ok=False) counts as
@@ -25,10 +26,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reachcheck.analysis import dns, hardcases, http, outside, pages, survivor, tcp, tls
-from reachcheck.analysis.context import PROBE_ROLES, Facts, is_v6, target_handshakes
+from reachcheck.analysis import dns, hardcases, survivor, tls
+from reachcheck.analysis.context import PROBE_ROLES, Facts, target_handshakes
 from reachcheck.analysis.http import cleartext
-from reachcheck.model import Anomaly
+from reachcheck.analysis.strength import strength
+from reachcheck.model import CERT_ERRORS, Anomaly
 
 STAGES = ("dns", "tcp", "tls", "http")
 _DOWN_ERRORS = frozenset({"timeout", "unreachable", "refused"})
@@ -80,7 +82,6 @@ _DNS_FAILURES = frozenset(
      "dns.malformed"}
 )  # fmt: skip
 # Failing is not forging.
-_NOT_A_LIE = frozenset({"dns.servfail", "dns.refused", "dns.timeout"})
 
 
 def describe(a: Anomaly, facts: Facts) -> str:
@@ -98,118 +99,9 @@ def describe(a: Anomaly, facts: Facts) -> str:
         return f"DNS answers forged on the path ({n} response{'s' if n != 1 else ''})"
     if a.kind == "dns.inconsistent" and facts.control_state == "nxdomain":
         return "DNS answers for a name that does not exist (trusted DNS says so)"
-    if a.kind == "tls.sni_filtering" and "timeout" in a.detail:
+    if a.kind == "tls.sni_filtering" and a.error == "timeout":
         return "TLS dropped when the SNI names the site; other names pass"
     return _PHRASES.get(a.kind, a.kind)
-
-
-# ------------------------------------------------------------------------- decisiveness
-
-
-def _tcp_strength(a: Anomaly, facts: Facts) -> str | None:
-    genuine = facts.genuine
-    skip_v6 = tcp.ipv6_broken(facts)
-    # Ports matter: a connect that works on 443 says nothing about the one that fails on 80.
-    ports = {c.port for c in facts.obs.tcp if not c.ok and c.address in a.addresses}
-    if any(
-        c.ok and c.address in genuine and c.port in ports and not (skip_v6 and is_v6(c.address))
-        for c in facts.obs.tcp
-    ):
-        return None  # the site is reachable on another genuine address
-    # The control server's view of the same (address, port), failure kinds compared.
-    seen = outside.agreement(facts, a.addresses, "tcp")
-    if seen == "same":
-        return "down"
-    if seen == "works":
-        return "confirmed"
-    # Without a control server nothing says the address should answer from anywhere: a
-    # blackholed address and a server that is down look the same from here. Inconclusive
-    # (with the reason) is the honest answer, not a guess at blocking.
-    return None
-
-
-def _tls_strength(a: Anomaly, facts: Facts) -> str | None:
-    if facts.validated:
-        return None  # a verified handshake to the site succeeded somewhere
-    if a.kind == "tls.cert_invalid":
-        return "confirmed" if a.confirmed else "likely"  # the outside view is in the anomaly
-    # The control server's view of the same (address, port), failure kinds compared: a reset
-    # here while the control completed the handshake (even with a certificate error) is not
-    # "the same way".
-    seen = outside.agreement(facts, a.addresses, "tls")
-    if seen == "same":
-        return "down"
-    if seen == "works":
-        return "confirmed"
-    if a.kind == "tls.sni_filtering":
-        return "confirmed" if a.confirmed else "likely"
-    if seen == "reached":
-        return "likely"  # the server answers TLS from outside; here it is cut off
-    if seen == "differs":
-        return None  # the site fails from outside too, differently: not shown to be blocking
-    return None if "ambiguous" in a.detail else "likely"
-
-
-def _http_strength(a: Anomaly, facts: Facts) -> str | None:
-    if a.kind in ("http.blockpage",):
-        return "confirmed"
-    if a.kind == "http.status_diff":
-        return "likely"
-    if a.kind == "http.body_diff":
-        # Evidence only against a control page that is stable from fetch to fetch.
-        return "likely" if pages.variance(facts.obs.control) == "stable" else None
-    if a.kind == "http.throttled":
-        return "likely" if http.throttle_confirmed_by_control(facts) else None
-    ok_fetches = [f for f in facts.obs.http if f.ok]
-    if a.kind == "http.redirect_offsite":
-        # Sites redirect to other domains of their own all the time; only a control server's
-        # fetch that stays on the site makes such a redirect evidence (known blockpage
-        # redirects are caught by the fingerprints instead).
-        ctrl = facts.control_fetch
-        return "likely" if ctrl is not None and ctrl.ok else None
-    if ok_fetches:
-        return None
-    ctrl = facts.control_fetch
-    if ctrl is not None:
-        return "confirmed" if ctrl.ok else "down"
-    # Without a control server, a failure after a verified handshake is more likely the server's:
-    # an on-path censor cannot see inside TLS. In cleartext, Host filtering is the classic case.
-    # Only a reset is the classic Host-filtering signature; a malformed answer, a stall or a
-    # close without a response is as likely the server's own fault.
-    https = any(f.url.startswith("https://") for f in facts.obs.http if a.addresses[0] == f.address)
-    return None if https or a.kind != "http.reset" else "likely"
-
-
-def strength(a: Anomaly, facts: Facts) -> str | None:
-    """'confirmed' or 'likely' if `a` decides the verdict, 'down' if the control server fails
-    the same way, None if it is only reported."""
-    kind = a.kind
-    if a.stage == "dns":
-        if kind == "dns.malformed":
-            return None  # garbage is a broken resolver or middlebox as often as a censor
-        if kind in _NOT_A_LIE:
-            if not all(dns.resolver_works(facts, r) for r in a.resolvers):
-                return None  # the resolver answers nothing at all: it is down, not the name
-            return "likely"  # a resolver failing (or a lost packet) is never direct evidence
-        if kind == "dns.inconsistent":
-            ghost = facts.control_state == "nxdomain"
-            skip_v6 = tcp.ipv6_broken(facts)
-            tried = frozenset(x for x in a.addresses if not (skip_v6 and is_v6(x)))
-            if not ghost and not facts.failed_on(tried):
-                return None  # never shown to be wrong: CDN geo-answers differ all the time
-            if not ghost and outside.control_fails_everywhere(facts) is not None:
-                return None  # the site fails from outside too: the answers are not to blame
-        # TLS-validated truth: the control's addresses verified, or, with no control at all,
-        # a verified address proving the name exists (design section 5).
-        truth = bool(facts.validated & facts.control_addresses) or (
-            facts.control_state in ("unavailable", "failed") and facts.name_exists
-        )
-        return "confirmed" if a.confirmed or truth else "likely"
-    if a.stage == "tcp":
-        return _tcp_strength(a, facts)
-    if a.stage == "tls":
-        return _tls_strength(a, facts)
-    return _http_strength(a, facts)
 
 
 # -------------------------------------------------------------------------- the branches
@@ -333,7 +225,7 @@ def _unexplained_failure(facts: Facts, anomalies: list[Anomaly]) -> Decision:
         return Decision(*ruling)
     genuine = facts.genuine
     certs = [
-        t for t in target_handshakes(obs) if t.address in genuine and t.error in tls.CERT_ERRORS
+        t for t in target_handshakes(obs) if t.address in genuine and t.error in CERT_ERRORS
     ]
     if certs:
         t = certs[0]

@@ -12,6 +12,7 @@ import dataclasses
 
 from reachcheck.analysis import judge
 from reachcheck.model import HttpFetch, Observations
+from reachcheck.rejudge import observations_of
 from tests.analysis.builders import DOMAIN, REAL, cert, control, fetch, hs, query, system, tcp
 from tests.analysis.builders import obs as observations
 
@@ -53,7 +54,7 @@ def test_blockpage_in_cleartext_is_direct_evidence() -> None:
     assert result.verdict == "http_blocked" and result.confidence == "confirmed"
     hit = next(a for a in result.anomalies if a.kind == "http.blockpage")
     assert "nat_mm_transportcomms_block" in hit.detail and hit.addresses == (SERVER,)
-    assert result.cleartext_fetches and result.observations().cleartext_fetches  # re-judgeable
+    assert result.cleartext_fetches and observations_of(result).cleartext_fetches  # re-judgeable
 
 
 def test_an_unknown_cleartext_page_is_no_evidence() -> None:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from reachcheck.analysis import anomalies, context, judge, verdict
 from reachcheck.config import DEFAULT_FAKE_IP_POOLS
 from reachcheck.model import DnsResponse, Observations
+from reachcheck.rejudge import observations_of
 from tests.analysis.builders import (
     DOMAIN,
     FORGED,
@@ -137,7 +138,7 @@ def test_tun_default_route() -> None:
     r = judge(clean)
     assert r.verdict == "accessible" and "not direct" in r.reason
     # Re-judging the saved result keeps the route fact.
-    assert judge(r.observations()).local_proxy == r.local_proxy
+    assert judge(observations_of(r)).local_proxy == r.local_proxy
 
 
 # ------------------------------------------------------------------------- the proxy's view

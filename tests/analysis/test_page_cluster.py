@@ -11,6 +11,7 @@ import hashlib
 
 from reachcheck.analysis import judge
 from reachcheck.model import HttpFetch, Observations
+from reachcheck.rejudge import observations_of
 from reachcheck.runner.clusters import PageClusters, whole_run
 from tests.analysis.builders import control, ctrl_server, fetch, system, tcp
 from tests.analysis.builders import obs as observations
@@ -65,7 +66,7 @@ def test_the_cluster_names_the_earlier_members_and_rejudge_sees_them_all() -> No
     assert set(cluster.domains) == {"alpha.test", "beta.test"}
     hit = next(a for a in results[2].anomalies if a.kind == "http.blockpage")
     assert "confirmed by the cluster" in hit.detail and hit.confirmed
-    assert [judge(o).verdict for o in whole_run([r.observations() for r in results])] == [
+    assert [judge(o).verdict for o in whole_run([observations_of(r) for r in results])] == [
         "http_blocked"] * 3
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from reachcheck.analysis import judge
 from reachcheck.model import SiteResult, from_json, to_json
+from reachcheck.rejudge import observations_of
 from tests.analysis.builders import (
     CDN_OTHER,
     DOMAIN,
@@ -318,7 +319,7 @@ def test_round_trip_rejudges_to_same_verdict(case) -> None:
     data = json.loads(json.dumps(to_json(result)))
     back = from_json(SiteResult, data)
     assert back == result
-    again = judge(back.observations())
+    again = judge(observations_of(back))
     assert (again.verdict, again.confidence, again.anomalies) == (
         result.verdict, result.confidence, result.anomalies,
     )
