@@ -124,7 +124,7 @@ async def _local(session: Session, target: Target, rec: Recorder, sources: Sourc
         await _https(session, target, rec, addresses, sources)
         if "http" in stages and session.http is not None:
             await cleartext_checks(session, target, rec, addresses, sources,
-                                         redirect_resolver(session))
+                                   redirect_resolver(session))
     else:
         await _cleartext(session, target, rec, addresses, sources)
 

@@ -150,6 +150,7 @@ def _answers(queries: Sequence[DnsQuery]) -> list[str]:
 async def connect(
     session: Session, address: str, port: int, sources: tuple[str, ...]
 ) -> TcpConnect:
+    """A plain TCP connect (http:// targets, or https without the TLS stages)."""
     cfg = session.config
     started = session.clock_ms()
     async with session.addresses.hold(address):

@@ -88,8 +88,9 @@ def check_destination(config: Config) -> tuple[str, int]:
 
 
 class ProxyVantage:
-    """Measures sites through the user's proxy; one per run. Same interface as the control
-    server client (`measure(target, addresses)`, `aclose()`)."""
+    """Measures sites through the user's proxy; one per run. An outside view like the control
+    server's client (`runner.probeset.OutsideView`: `measure(target, addresses)`, `aclose()`),
+    built by the probe set's `make_proxy_view`."""
 
     # The runner sends the addresses every resolver gave, the direct DoH answers included:
     # the proxy's DoH may answer other CDN addresses, and the comparisons need the same ones.
