@@ -374,3 +374,16 @@ def test_an_nxdomain_carrying_the_real_address_is_still_a_lie() -> None:
             control(REAL))  # fmt: skip
     a = one_of(o, "dns.injection")
     assert a.detail.endswith(f"forged: {REAL}"), a.detail
+
+
+def test_injection_probe_nxdomain_for_a_name_with_nowhere_to_go() -> None:
+    # A dangling CNAME: the control says the name exists with no address. An NXDOMAIN from the
+    # injection probe's address then denies the user nothing: a transparent resolver told the
+    # truth, not a forger...
+    dangling = obs(query("system", resp(rcode="NXDOMAIN")), control(),
+                   query("injection", resp(rcode="NXDOMAIN")))
+    assert "dns.injection" not in kinds_of(dangling)
+    # ...while the same NXDOMAIN for a name the control resolves is forged.
+    real = obs(system(REAL), control(REAL), query("injection", resp(rcode="NXDOMAIN")),
+               *clean_https())
+    assert one_of(real, "dns.injection").resolvers == ("udp:10.9.9.9:53",)
