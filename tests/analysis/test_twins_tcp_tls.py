@@ -4,6 +4,7 @@ the fact flips exactly one condition, with the exact outcome on both sides. Muta
 
 from __future__ import annotations
 
+from reachcheck.model import Observations, TlsHandshake
 from tests.analysis.builders import (
     CDN_OTHER,
     REAL,
@@ -168,3 +169,16 @@ def test_the_tls_comparison_leaves_our_tcp_failures_out() -> None:
                hs(REAL, error="reset"), control_server=ctrl_server(tcp_=(tcp(REAL),),
                                                                    tls_=(hs(REAL),)))
     assert outcome(both) == ("tls_blocked", "confirmed", ["tcp.timeout", "tls.reset"])
+
+
+def test_interception_on_an_ip_literal_the_control_server_verified() -> None:
+    # https://IP/: no DNS, so the address is both the literal and the one the control server
+    # verified; a certificate failing here is an interceptor's.
+    def literal(control_tls: tuple[TlsHandshake, ...]) -> Observations:
+        return obs(tcp(REAL), hs(REAL, error="cert_unknown_ca", sni=REAL, crt=cert()),
+                   target=REAL, control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=control_tls))
+    assert outcome(literal((hs(REAL, sni=REAL),))) == (
+        "tls_blocked", "confirmed", ["tls.cert_invalid"])
+    # Twin: the control server was shown the same certificate: the site's own.
+    same = hs(REAL, error="cert_unknown_ca", sni=REAL, crt=cert())
+    assert outcome(literal((same,)))[0] != "tls_blocked"
