@@ -195,6 +195,11 @@ CASES = [
      obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),))),
      "inconclusive", "none", {"dns.inconsistent"}),
+    ("relay-fails-differently-outside-page-too",  # our eof twice (TLS, then the fetch)
+     obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
+         fetch(CDN_OTHER, ok=False, error="eof", tls_ok=False),
+         control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),))),
+     "inconclusive", "none", {"dns.inconsistent"}),
     ("control-connects-but-never-fetched",  # a connect that worked is not "fails everywhere"
      obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER, port=80, error="timeout"),
          target=HTTP_URL,
@@ -334,3 +339,9 @@ def test_partial_runs_say_how_far_they_got(stages: tuple[str, ...], items: tuple
     result = judge(dataclasses.replace(obs(system(REAL), control(REAL), *items),
                                        stages_checked=stages))
     assert (result.verdict, result.summary, result.anomalies) == ("accessible", summary, ())
+
+
+def test_failing_differently_names_our_failure_once() -> None:
+    (o,) = [c[1] for c in CASES if c[0] == "relay-fails-differently-outside-page-too"]
+    assert "the site fails here (eof) and from the control server, but differently (timeout)" \
+        in judge(o).reason  # type: ignore[arg-type]

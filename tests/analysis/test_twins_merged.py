@@ -69,6 +69,12 @@ def test_cluster_detail_names_five_sites_then_an_ellipsis(n: int, ellipsis: bool
     assert (" ...)" in a.detail) is ellipsis
 
 
+def test_a_saved_cluster_for_another_page_is_no_evidence() -> None:
+    page = _site("home.test", "45.1.1.1")
+    other = PageCluster("sha256:" + "0" * 64, ("a.test", "b.test", "c.test"))
+    assert judge(dataclasses.replace(page, page_clusters=(other,))).verdict == "accessible"
+
+
 # ---- pages: the length ratio is strict, and a failed control server has no variance
 
 
