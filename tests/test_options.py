@@ -84,6 +84,7 @@ def test_resolver_refuses_host_names(name: str) -> None:
         ("[0::1]", 53, ("::1", 53)),
         ("::1", 53, ("::1", 53)),
         ("localhost:80", None, ("localhost", 80)),
+        ("[::]:8443", None, ("::", 8443)),
         (" control.test ", 443, ("control.test", 443)),
     ],
 )
