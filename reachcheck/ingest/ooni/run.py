@@ -22,8 +22,8 @@ from reachcheck.ingest.ooni.reader import Item, read_items
 from reachcheck.ingest.ooni.values import Malformed
 from reachcheck.model import VERDICTS, SiteResult
 from reachcheck.output import JsonlWriter, JsonWriter
+from reachcheck.output.progress import ProgressDisplay
 from reachcheck.output.table import Row, key_evidence
-from reachcheck.runner.progress import ProgressDisplay
 
 MAX_TABLE_ROWS = 1000  # rows kept for the table; the JSON/JSONL outputs hold every result
 
