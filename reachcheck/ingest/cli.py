@@ -86,7 +86,7 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     try:
         with ProgressDisplay(None, enabled=not quiet) as progress:
             summary = import_files(files, json_writer=json_writer, jsonl_writer=jsonl_writer,
-                                   strict=strict, keep_rows=show_table, progress=progress,
+                                   strict=strict, keep_rows=show_table, progress=progress.update,
                                    on_malformed=on_malformed)
     except StrictStop as exc:
         discard(json_writer, jsonl_writer)
