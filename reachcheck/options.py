@@ -15,7 +15,9 @@ import urllib.parse
 import click
 
 from reachcheck import i18n
-from reachcheck.config import ALL_STAGES, DohServer
+from reachcheck.config import ALL_STAGES, DohServer, public_network
+from reachcheck.runinfo import LabelError
+from reachcheck.runinfo import parse_label as _label
 from reachcheck.targets import TargetError, check_hostname
 
 MAX_TIMEOUT = 300.0
@@ -254,3 +256,19 @@ def read_token_file(path: str) -> str:
     if not token:
         raise click.BadParameter(i18n._("{value} is empty").format(value=_shown(path)))
     return token
+
+
+def parse_public_range(text: str) -> str:
+    """`--public-range CIDR` -> the normalised network ("10.1.2.3/8" -> "10.0.0.0/8")."""
+    try:
+        return public_network(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def parse_label(text: str) -> str:
+    """`--label TEXT` -> the vantage point's label (one printable line, see runinfo)."""
+    try:
+        return _label(text)
+    except LabelError as exc:
+        raise click.BadParameter(str(exc)) from None

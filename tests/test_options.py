@@ -286,3 +286,15 @@ def test_token_file(tmp_path: Path) -> None:
     token.write_text("\n")
     _rejects(options.read_token_file, str(token), "empty")
     _rejects(options.read_token_file, str(tmp_path / "missing"), "cannot read")
+
+
+def test_public_range() -> None:  # no-network: parsing only
+    assert options.parse_public_range(" 10.1.2.3/8 ") == "10.0.0.0/8"
+    assert options.parse_public_range("2001:db8::1/32") == "2001:db8::/32"
+    message = _rejects(options.parse_public_range, "x" * 80, "is not an IP network")
+    assert "x" * 60 + "..." in message and "x" * 61 not in message
+
+
+def test_label() -> None:
+    assert options.parse_label("  Shanghai, China Telecom ") == "Shanghai, China Telecom"
+    _rejects(options.parse_label, "two\nlines")
