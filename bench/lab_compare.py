@@ -29,8 +29,8 @@ from typing import Any
 
 TIMING_KEYS = {"measured_at", "started_at", "finished_at", "run_id", "interrupted_at", "at",
                "age_s"}
-# Durations quoted in prose ("within 17 ms", "2 s ago", "run again in ~178 s").
-TIMING_TEXT = re.compile(r"~?\b\d+(?:\.\d+)? ?(?:ms|s)\b")
+# Durations and rates quoted in prose ("within 17 ms", "2 s ago", "~178 s", "36 KiB/s").
+TIMING_TEXT = re.compile(r"~?\b\d+(?:\.\d+)? ?(?:ms|s|KiB/s)\b")
 TEMP_PATH = re.compile(r"/tmp/[^\s\"']*?rclab\d*")
 # Per-lab randomness: trustme names every certificate with a random tag (so its fingerprint
 # and dates differ from lab to lab), and every DNS query gets a random transaction id.

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, resource, sys, time
-from reachcheck.cli import _collect_targets
+from reachcheck.check_cli import _collect_targets
 started = time.perf_counter()
 targets, total = _collect_targets((), sys.argv[1], False, True)
 consumed = sum(1 for _ in targets)

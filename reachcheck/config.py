@@ -6,6 +6,7 @@ loopback or lab addresses instead.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 
 # Public UDP resolvers asked besides the system resolver. From a censored network, answers from
@@ -77,3 +78,13 @@ class Config:
     # Remember our own triggers across runs ($XDG_STATE_HOME/reachcheck/triggers.json) to
     # explain residual blocking left by an earlier run and to keep out of its penalty box.
     residual_memory: bool = True
+
+
+def public_network(text: str) -> str:
+    """One `public_ranges` entry, normalised ("10.1.2.3/8" -> "10.0.0.0/8"); ValueError with
+    one line when it is not an IP network (`--public-range` and a saved run's settings)."""
+    try:
+        return ipaddress.ip_network(str(text).strip(), strict=False).compressed
+    except ValueError:
+        shown = text if len(text) <= 60 else text[:60] + "..."
+        raise ValueError(f"{shown!r} is not an IP network (CIDR, e.g. 198.18.0.0/15)") from None

@@ -15,7 +15,7 @@ import os
 import signal
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import click
 from rich.console import Console
@@ -25,24 +25,10 @@ from reachcheck.history.recorder import HistoryRecorder
 from reachcheck.i18n import _
 from reachcheck.model import VERDICTS, SiteResult, Target
 from reachcheck.output import JsonlWriter, JsonWriter, render_table, settings_dict
+from reachcheck.output.progress import ProgressDisplay
 from reachcheck.output.table import Row, summary_line
 from reachcheck.runinfo import RunStamp
-from reachcheck.runner.progress import ProgressDisplay
-
-
-class Summary(Protocol):
-    """What `exit_code` needs from the runner's RunSummary (read-only)."""
-
-    @property
-    def counts(self) -> Mapping[str, int]: ...
-
-    @property
-    def interrupted(self) -> bool: ...
-
-    @property
-    def network_down(self) -> bool: ...
-
-
+from reachcheck.runner import RunSummary
 
 
 class _Sink:
@@ -130,13 +116,6 @@ async def _run_async(targets: Iterable[Target], config: Config, sink: _Sink) -> 
                 loop.remove_signal_handler(signum)
 
 
-class _Interrupted:
-    """Stands in for a RunSummary when a second Ctrl-C cut the run short."""
-
-    def __init__(self, counts: Mapping[str, int]) -> None:
-        self.counts, self.interrupted, self.network_down = dict(counts), True, False
-
-
 def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop for DNS-only runs when it is installed (the `fast` extra): it
     halves the loop's own cost per query. Full checks keep asyncio's loop (their TLS probes
@@ -154,7 +133,7 @@ def _loop_factory(config: Config) -> Callable[[], asyncio.AbstractEventLoop] | N
 def run_check(targets: Iterable[Target], total: int, config: Config, json_path: str | None,
               jsonl_path: str | None, show_table: bool, color: bool | None,
               quiet: bool, *, label: str | None = None, history: bool = False,
-              full_table: bool = False) -> Summary:
+              full_table: bool = False) -> RunSummary:
     """Run the check, streaming results to the outputs; print the table and notes at the end.
 
     Every result is stamped with the run's id, its time and vantage (`label`); with `history`
@@ -179,12 +158,13 @@ def run_check(targets: Iterable[Target], total: int, config: Config, json_path: 
         sink.stamp = stamp
         if history:
             sink.history = HistoryRecorder.start(stamp, settings_dict(config), _warn)
-        summary: Summary
+        summary: RunSummary
         try:
             with asyncio.Runner(loop_factory=_loop_factory(config)) as runner:
                 summary = runner.run(_run_async(sink.numbered(targets), config, sink))
         except KeyboardInterrupt:
-            summary = _Interrupted(sink.counts)
+            # A second Ctrl-C stopped the runner before it could sum up: the counts so far.
+            summary = RunSummary.from_counts(sink.counts, interrupted=True)
         except BaseException:
             if sink.history:  # the results so far stay in the store, marked partial
                 sink.history.finish(interrupted=True)

@@ -15,7 +15,9 @@ import urllib.parse
 import click
 
 from reachcheck import i18n
-from reachcheck.config import ALL_STAGES, DohServer
+from reachcheck.config import ALL_STAGES, DohServer, public_network
+from reachcheck.runinfo import LabelError
+from reachcheck.runinfo import parse_label as _label
 from reachcheck.targets import TargetError, check_hostname
 
 MAX_TIMEOUT = 300.0
@@ -44,24 +46,51 @@ def _port(text: str, whole: str) -> int:
     return int(text)
 
 
-def parse_resolver(text: str, default_port: int = 53) -> tuple[str, int]:
-    """`IP`, `IP:PORT`, `IPv6` or `[IPv6]:PORT` -> (ip, port). Host names are refused: the
-    point is to ask one known server, not whatever a name resolves to."""
+def _host(text: str, whole: str) -> str:
+    """A host name as given, or an IP address in its compressed form."""
+    if not text:
+        raise click.BadParameter(i18n._("no host in {value}").format(value=_shown(whole)))
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return text
+
+
+def _default(port: int | None, whole: str) -> int:
+    if port is None:
+        raise click.BadParameter(i18n._("no port in {value}").format(value=_shown(whole)))
+    return port
+
+
+def parse_hostport(
+    text: str, default_port: int | None = 53, *, names: bool = False
+) -> tuple[str, int]:
+    """`IP`, `IP:PORT`, `IPv6`, `[IPv6]` or `[IPv6]:PORT` -> (ip, port), the IP compressed;
+    with `names`, also `HOST` and `HOST:PORT` -> (host, port). Without a port: `default_port`,
+    or an error when that is None. The one host:port parser of reachcheck's options."""
     text = text.strip()
     if text.startswith("["):
         host, sep, rest = text[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise click.BadParameter(i18n._("{value} is not IP[:PORT] or [IPv6]:PORT").format(
-                value=_shown(text)))
+            form = ("{value} is not HOST:PORT or [IPv6]:PORT" if names
+                    else "{value} is not IP[:PORT] or [IPv6]:PORT")
+            raise click.BadParameter(i18n._(form).format(value=_shown(text)))
         ip = _ip(host, "an IPv6 address")
         if ":" not in ip:
             raise click.BadParameter(f"{_shown(text)}: brackets are for IPv6 addresses")
-        return ip, _port(rest[1:], text) if rest else default_port
-    if text.count(":") == 1:  # IPv4:PORT (a bare IPv6 address has at least two colons)
+        return ip, _port(rest[1:], text) if rest else _default(default_port, text)
+    if text.count(":") == 1:  # HOST:PORT (a bare IPv6 address has at least two colons)
         host, _, port = text.partition(":")
-        ip = _ip(host, "an IPv4 address")
-        return ip, _port(port, text)
-    return _ip(text, "an IP address (IP[:PORT] or [IPv6]:PORT)"), default_port
+        return (_host(host, text) if names else _ip(host, "an IPv4 address")), _port(port, text)
+    if names and ":" not in text:
+        return _host(text, text), _default(default_port, text)
+    return _ip(text, "an IP address (IP[:PORT] or [IPv6]:PORT)"), _default(default_port, text)
+
+
+def parse_resolver(text: str, default_port: int = 53) -> tuple[str, int]:
+    """`IP`, `IP:PORT`, `IPv6` or `[IPv6]:PORT` -> (ip, port). Host names are refused: the
+    point is to ask one known server, not whatever a name resolves to."""
+    return parse_hostport(text, default_port)
 
 
 def parse_injection_probe(text: str) -> tuple[str, int] | None:
@@ -227,3 +256,19 @@ def read_token_file(path: str) -> str:
     if not token:
         raise click.BadParameter(i18n._("{value} is empty").format(value=_shown(path)))
     return token
+
+
+def parse_public_range(text: str) -> str:
+    """`--public-range CIDR` -> the normalised network ("10.1.2.3/8" -> "10.0.0.0/8")."""
+    try:
+        return public_network(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+def parse_label(text: str) -> str:
+    """`--label TEXT` -> the vantage point's label (one printable line, see runinfo)."""
+    try:
+        return _label(text)
+    except LabelError as exc:
+        raise click.BadParameter(str(exc)) from None

@@ -75,6 +75,47 @@ def test_resolver_refuses_host_names(name: str) -> None:
     _rejects(options.parse_resolver, name)
 
 
+@pytest.mark.parametrize(
+    ("text", "default", "expected"),
+    [
+        ("127.0.0.1:8443", None, ("127.0.0.1", 8443)),
+        ("127.0.0.1", 53, ("127.0.0.1", 53)),
+        ("[::1]:5353", None, ("::1", 5353)),
+        ("[0::1]", 53, ("::1", 53)),
+        ("::1", 53, ("::1", 53)),
+        ("localhost:80", None, ("localhost", 80)),
+        ("[::]:8443", None, ("::", 8443)),
+        (" control.test ", 443, ("control.test", 443)),
+    ],
+)
+def test_parse_hostport_with_names(text: str, default: int | None,
+                                   expected: tuple[str, int]) -> None:
+    assert options.parse_hostport(text, default, names=True) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "message"),
+    [
+        ("127.0.0.1:0", True, "bad port in '127.0.0.1:0' (use 1-65535)"),
+        ("h:x", True, "bad port in 'h:x' (use 1-65535)"),
+        ("h:٥٣", True, "bad port in 'h:٥٣' (use 1-65535)"),
+        ("[::1", True, "'[::1' is not HOST:PORT or [IPv6]:PORT"),
+        ("[::1", False, "'[::1' is not IP[:PORT] or [IPv6]:PORT"),
+        ("[127.0.0.1]:80", True, "'[127.0.0.1]:80': brackets are for IPv6 addresses"),
+        ("[site.test]:80", True, "'site.test' is not an IPv6 address"),
+        (":80", True, "no host in ':80'"),
+        (":80", False, "'' is not an IPv4 address"),
+        ("localhost", True, "no port in 'localhost'"),
+        ("::1", True, "no port in '::1'"),
+        ("[::1]", False, "no port in '[::1]'"),
+        ("site.test:80", False, "'site.test' is not an IPv4 address"),
+    ],
+)
+def test_parse_hostport_messages(text: str, names: bool, message: str) -> None:
+    got = _rejects(lambda t: options.parse_hostport(t, None, names=names), text)
+    assert got == f"Invalid value: {message}"
+
+
 def test_injection_probe() -> None:
     assert options.parse_injection_probe("none") is None
     assert options.parse_injection_probe("NONE") is None
@@ -245,3 +286,15 @@ def test_token_file(tmp_path: Path) -> None:
     token.write_text("\n")
     _rejects(options.read_token_file, str(token), "empty")
     _rejects(options.read_token_file, str(tmp_path / "missing"), "cannot read")
+
+
+def test_public_range() -> None:  # no-network: parsing only
+    assert options.parse_public_range(" 10.1.2.3/8 ") == "10.0.0.0/8"
+    assert options.parse_public_range("2001:db8::1/32") == "2001:db8::/32"
+    message = _rejects(options.parse_public_range, "x" * 80, "is not an IP network")
+    assert "x" * 60 + "..." in message and "x" * 61 not in message
+
+
+def test_label() -> None:
+    assert options.parse_label("  Shanghai, China Telecom ") == "Shanghai, China Telecom"
+    _rejects(options.parse_label, "two\nlines")

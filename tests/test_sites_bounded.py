@@ -45,7 +45,7 @@ def test_a_million_duplicates_keep_only_examples(tmp_path: Path) -> None:
 
 
 def test_cli_reports_the_full_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from reachcheck.cli import MAX_BAD_LINES_SHOWN, _collect_targets
+    from reachcheck.check_cli import MAX_BAD_LINES_SHOWN, _collect_targets
 
     path = tmp_path / "sites.txt"
     path.write_text("bad host!\n" * 100 + "a.test\n" * 3)

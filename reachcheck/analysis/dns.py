@@ -4,6 +4,8 @@ Only the resolvers a browser might use (roles "system" and "probe") are judged; 
 are the yardstick and "injection" answers are evidence by themselves. Rules of thumb:
 - An answer that agrees with the truth (a control address or a TLS-validated one) is never
   evidence, whoever sent it: a transparent DNS proxy answering truthfully is not censorship.
+  With nothing to compare it with, an injection-probe answer that every resolver drew alike
+  (one answer each, no race) shows a network that intercepts DNS, not a lie (`_answered_alike`).
 - AAAA failures other than NXDOMAIN are ignored: resolvers on IPv4-only networks break AAAA often;
   an AAAA NXDOMAIN is ignored too when the same resolver gave the name A addresses (the browser
   still gets the site: old home routers answer AAAA that way).
@@ -64,7 +66,14 @@ def _find_forged(q: DnsQuery, facts: Facts) -> tuple[DnsResponse, ...]:
     if q.role == "injection":
         # Nothing runs DNS there, so every answer was forged, unless it tells the truth
         # (then a transparent proxy answered, which is not censorship of this site).
-        return tuple(r for r in answers if _truthful(r, facts) is not True)
+        forged = tuple(r for r in answers if _truthful(r, facts) is not True)
+        unknown = all(_truthful(r, facts) is None for r in forged)
+        if forged and unknown and _answered_alike(q, facts):
+            # Every resolver drew this one answer and nothing says what the truth is: the
+            # network intercepts DNS (all of port 53 reaches one resolver), which is no
+            # evidence that this answer lies (an NXDOMAIN for a name that does not exist).
+            return ()
+        return forged
     if q.role not in PROBE_ROLES or q.transport != "udp":
         return ()
     shapes = {(r.rcode, frozenset(r.addresses)) for r in answers}
@@ -78,6 +87,20 @@ def _find_forged(q: DnsQuery, facts: Facts) -> tuple[DnsResponse, ...]:
         # unknown; the later arrivals are usually the real resolver.
         return tuple(answers[:-1])
     return ()  # every differing answer is true (CDN rotation): not injection
+
+
+def _answered_alike(q: DnsQuery, facts: Facts) -> bool:
+    """The injection probe drew exactly one answer, and every system/probe UDP resolver asked
+    the same question drew exactly that one too (no race anywhere): one interceptor answered."""
+    shape = [(r.rcode, frozenset(r.addresses)) for r in q.responses if responded(r)]
+    if len(shape) != 1:
+        return False
+    others = [p for p in _probe_queries(facts)
+              if p.transport == "udp" and p.qtype == q.qtype and p.responses]
+    return bool(others) and all(
+        [(r.rcode, frozenset(r.addresses)) for r in p.responses if responded(r)] == shape
+        for p in others
+    )
 
 
 def injected_queries(facts: Facts) -> tuple[DnsQuery, ...]:

@@ -10,6 +10,7 @@ import click
 
 from reachcheck.control.connections import PER_CLIENT, TOTAL
 from reachcheck.control.policy import parse_ip
+from reachcheck.options import parse_hostport, parse_resolver
 
 
 class MissingExtra(click.ClickException):
@@ -19,28 +20,6 @@ class MissingExtra(click.ClickException):
 
 MIN_TOKEN_LENGTH = 16
 MAX_TOKEN_FILE = 64 * 1024  # bytes; a few rotated tokens and comments fit many times over
-
-
-def parse_hostport(text: str, default_port: int | None) -> tuple[str, int]:
-    """`IP`, `IP:PORT`, `[IPv6]:PORT`, `IPv6` or `HOST:PORT` -> (host, port)."""
-    text = text.strip()
-    host, port_text = text, ""
-    if text.startswith("["):
-        host, sep, rest = text[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"bad address {text!r}")
-        port_text = rest[1:]
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-    if not host:
-        raise ValueError(f"no host in {text!r}")
-    if not port_text:
-        if default_port is None:
-            raise ValueError(f"no port in {text!r}")
-        return host, default_port
-    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"bad port in {text!r}")
-    return host, int(port_text)
 
 
 def read_tokens(path: str) -> tuple[str, ...]:
@@ -93,12 +72,9 @@ def _resolvers(given: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     out = []
     for item in given:
         try:
-            host, port = parse_hostport(item, 53)
-        except ValueError as exc:
-            raise click.BadParameter(str(exc), param_hint="--resolver") from None
-        if parse_ip(host) is None:
-            raise click.BadParameter(f"{host!r} is not an IP address", param_hint="--resolver")
-        out.append((host, port))
+            out.append(parse_resolver(item))
+        except click.BadParameter as exc:
+            raise click.BadParameter(exc.message, param_hint="--resolver") from None
     return tuple(out)
 
 
@@ -161,9 +137,9 @@ def serve(
 ) -> None:
     """Serve the control API (POST /v1/measure, GET /v1/health) over HTTPS."""
     try:
-        host, port = parse_hostport(listen, None)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--listen") from None
+        host, port = parse_hostport(listen, None, names=True)
+    except click.BadParameter as exc:
+        raise click.BadParameter(exc.message, param_hint="--listen") from None
     if plain_http and (cert or key):
         raise click.UsageError("--plain-http excludes --cert/--key")
     if not plain_http and not (cert and key):

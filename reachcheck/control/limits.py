@@ -19,7 +19,7 @@ class _Bucket:
     stamp: float
 
 
-class RateLimiter:
+class ClientRequestLimiter:
     """Token buckets keyed by client address: `rate` requests per second, bursts of `burst`.
 
     The table is bounded (`max_clients`, least recently seen evicted first) so a flood from many

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from reachcheck.control.policy import refusal_reason
 from reachcheck.control.protocol import MeasureRequest, RequestError
 from reachcheck.model import ControlMeasurement, DnsQuery, HttpFetch, TcpConnect, TlsHandshake
 from reachcheck.probes.dns_udp import query_udp
-from reachcheck.probes.http import HttpProber, _Hop
+from reachcheck.probes.http import HttpProber, allow_every_address
 from reachcheck.probes.reach import connect_plan, fetch_address
+from reachcheck.probes.timing import ms
 from reachcheck.probes.tls import TlsContexts
 
 MAX_OWN_ADDRESSES = 16  # of the server's own DNS answers measured (DNS may return many)
@@ -50,37 +50,6 @@ class Outcome:
     skipped: tuple[str, ...] = ()
 
 
-class _GuardedProber(HttpProber):
-    """HttpProber that refuses to send any request (redirect hops too) to a refused address.
-
-    HttpProber follows a redirect to an IP-literal Location without asking `resolve`, so the
-    guard sits on the one method every hop goes through. A result of `forbidden` on a hop
-    means the server would not follow the redirect there.
-    """
-
-    def __init__(
-        self,
-        contexts: TlsContexts,
-        *,
-        refuse: Callable[[str], str | None] | None,
-        timeout: float,
-        body_cap: int,
-        max_redirects: int,
-    ) -> None:
-        super().__init__(contexts, timeout=timeout, body_cap=body_cap, max_redirects=max_redirects)
-        self._refuse = refuse
-
-    async def _request(self, url: Any, host: str, address: str) -> _Hop:
-        if self._refuse is not None and self._refuse(address) is not None:
-            return _Hop(error="forbidden")
-        return await super()._request(url, host, address)
-
-
-# Fail closed at import if HttpProber's internals change: a silently bypassed guard is an SSRF.
-if not callable(getattr(HttpProber, "_request", None)):
-    raise ImportError("HttpProber._request is gone: update _GuardedProber")
-
-
 def forbidden(reason: str) -> RequestError:
     """A 403 naming why the server will not measure this target."""
     return RequestError(403, "forbidden", reason)
@@ -94,12 +63,14 @@ class Measurer:
         self._contexts = TlsContexts.create(settings.ca_bundle)
         # One client for the server's life; HttpProber turns keep-alive off, so requests for
         # different clients never share a connection.
-        self._prober = _GuardedProber(
+        # The SSRF guard is the prober's address policy: it sees every address a request
+        # would go to, redirect hops to IP-literal Locations included (they skip `resolve`).
+        self._prober = HttpProber(
             self._contexts,
-            refuse=None if settings.allow_private else refusal_reason,
             timeout=settings.timeout,
             body_cap=settings.body_cap,
             max_redirects=settings.max_redirects,
+            address_policy=allow_every_address if settings.allow_private else refusal_reason,
         )
 
     def _check(self, address: str, why: str) -> None:
@@ -126,8 +97,8 @@ class Measurer:
         return queries, addresses
 
     async def _resolve(self, host: str) -> list[str]:
-        # For redirect hops to another host. No guard here: _GuardedProber checks every
-        # address actually requested, IP-literal Locations included (they skip this call).
+        # For redirect hops to another host. No guard here: the prober's address policy checks
+        # every address actually requested, IP-literal Locations included (they skip this call).
         _, addresses = await self.resolve(host)
         return addresses
 
@@ -203,7 +174,7 @@ class Measurer:
                     request.target.url, request.target.domain, address, resolve=self._resolve
                 )
         except TimeoutError:
-            elapsed = round((time.monotonic() - started) * 1000, 3)
+            elapsed = ms(time.monotonic() - started)
             return HttpFetch(request.target.url, address, False, elapsed, error="timeout")
 
     async def aclose(self) -> None:

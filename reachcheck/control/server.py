@@ -37,7 +37,7 @@ from reachcheck.control.connections import (
     guarded_protocol,
     total_cap,
 )
-from reachcheck.control.limits import InflightGate, RateLimiter, retry_after
+from reachcheck.control.limits import ClientRequestLimiter, InflightGate, retry_after
 from reachcheck.control.measure import Measurer, MeasureSettings
 from reachcheck.control.protocol import API_VERSION, MAX_BODY, RequestError, parse_measure_request
 
@@ -145,7 +145,7 @@ class ControlApi:
         self.measurer = measurer
         self.gate = InflightGate(settings.max_inflight)
         self.rate = (
-            RateLimiter(settings.rate_per_client, settings.burst, clock=clock)
+            ClientRequestLimiter(settings.rate_per_client, settings.burst, clock=clock)
             if settings.rate_per_client
             else None
         )

@@ -1,6 +1,6 @@
 """`reachcheck import ooni PATH...`: judge measurements that others made, with our analysis.
 
-Same table, progress, outputs and exit codes as `check` (see `reachcheck.cli`); after the
+Same table, progress, outputs and exit codes as `check` (`reachcheck.cli_common`); after the
 table comes the agreement matrix (OONI's verdict x ours), which the JSON document also holds
 (`agreement`, with the read counts in `ingest`).
 """
@@ -14,42 +14,43 @@ from types import FrameType
 import click
 from rich.console import Console
 
+from reachcheck.cli_common import (
+    EXIT_CODES_HELP,
+    InputError,
+    check_output_paths,
+    color_option,
+    exit_code,
+    isatty,
+    json_option,
+    jsonl_option,
+    quiet_option,
+)
 from reachcheck.execute import console
 from reachcheck.ingest.ooni.reader import InputPathError, expand
 from reachcheck.ingest.ooni.run import MAX_TABLE_ROWS, StrictStop, discard, import_files
 from reachcheck.output import JsonlWriter, JsonWriter, render_table
+from reachcheck.output.progress import ProgressDisplay
 from reachcheck.output.table import summary_line
-from reachcheck.runner.progress import ProgressDisplay
+from reachcheck.runner import RunSummary
 
 MAX_MALFORMED_SHOWN = 10
 
 
-def build_import_group() -> click.Group:
-    """The `import` command group. `reachcheck.cli` calls this once it is fully defined: the
-    options, exit codes and errors come from it, and it imports this module (so this module
-    may not import it at load time)."""
-    from reachcheck import cli as rc
-
-    @click.group("import", short_help="Judge measurements made by others (OONI).")
-    def import_group() -> None:
-        """Judge measurements that other tools made, with reachcheck's analysis."""
-
-    command = import_group.command(
-        "ooni", epilog=rc.EXIT_CODES_HELP, short_help="Judge OONI Web Connectivity measurements.")
-    options = [
-        click.argument("paths", nargs=-1, required=True, metavar="PATH..."),
-        click.option("--strict", is_flag=True,
-                     help="Stop with exit code 2 at the first malformed measurement (no output "
-                          "is left behind). [default: report it with file:line and skip it]"),
-        rc.json_option, rc.jsonl_option, rc.color_option, rc.quiet_option,
-    ]
-    function = ooni
-    for option in reversed(options):
-        function = option(function)
-    command(function)
-    return import_group
+@click.group("import", short_help="Judge measurements made by others (OONI).")
+def import_group() -> None:
+    """Judge measurements that other tools made, with reachcheck's analysis."""
 
 
+@import_group.command(
+    "ooni", epilog=EXIT_CODES_HELP, short_help="Judge OONI Web Connectivity measurements.")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--strict", is_flag=True,
+              help="Stop with exit code 2 at the first malformed measurement (no output "
+                   "is left behind). [default: report it with file:line and skip it]")
+@json_option
+@jsonl_option
+@color_option
+@quiet_option
 def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path: str | None,
          color: bool | None, quiet: bool) -> int:
     """Judge OONI Web Connectivity measurements (v0.4 and v0.5) with reachcheck's analysis.
@@ -58,14 +59,12 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     them, either gzipped, a directory of such files, or '-' for standard input. Other OONI
     tests are counted and skipped. OONI's verdict and ours are printed side by side.
     """
-    from reachcheck.cli import InputError, _check_output_paths, _isatty, exit_code
-
     try:
         files = expand(paths)
     except InputPathError as exc:
         raise InputError(str(exc)) from None
-    _check_output_paths(json_path, jsonl_path)
-    show_table = not quiet and (_isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
+    check_output_paths(json_path, jsonl_path)
+    show_table = not quiet and (isatty(sys.stdout) or "-" not in (json_path, jsonl_path))
     settings = {"import": "ooni", "inputs": list(paths), "strict": strict}
     json_writer = jsonl_writer = None
     try:
@@ -87,7 +86,7 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
     try:
         with ProgressDisplay(None, enabled=not quiet) as progress:
             summary = import_files(files, json_writer=json_writer, jsonl_writer=jsonl_writer,
-                                   strict=strict, keep_rows=show_table, progress=progress,
+                                   strict=strict, keep_rows=show_table, progress=progress.update,
                                    on_malformed=on_malformed)
     except StrictStop as exc:
         discard(json_writer, jsonl_writer)
@@ -131,7 +130,7 @@ def ooni(paths: tuple[str, ...], strict: bool, json_path: str | None, jsonl_path
                        "measurements (--strict makes them fatal)", err=True)
     if summary.interrupted:
         click.echo("reachcheck: interrupted; partial results written", err=True)
-    return exit_code(summary)
+    return exit_code(RunSummary.from_counts(summary.counts, interrupted=summary.interrupted))
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -35,7 +35,7 @@ from typing import Any
 
 import dns.exception
 
-CERT_ERRORS = frozenset({"cert_hostname", "cert_unknown_ca", "cert_expired", "cert_invalid"})
+from reachcheck.model import CERT_ERRORS as CERT_ERRORS  # one definition, shared with analysis
 
 # OpenSSL X509 verify codes (include/openssl/x509_vfy.h).
 _VERIFY_HOSTNAME = frozenset({62, 64})  # hostname mismatch, IP address mismatch

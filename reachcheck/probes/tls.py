@@ -1,4 +1,4 @@
-"""TLS handshake probe with raw asyncio (open_connection + StreamWriter.start_tls).
+"""TLS handshake probe with raw asyncio (`tcp.open_tcp`, then `loop.start_tls` on its transport).
 
 Rules:
 1. Two contexts built once per run: `verified` (the trust store; hostname checked against the
@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from reachcheck.model import CertInfo, TcpConnect, TlsHandshake
-from reachcheck.probes.connector import Connector, create_connection
+from reachcheck.probes.connector import Connector
 from reachcheck.probes.errors import classify, is_cert_error
+from reachcheck.probes.tcp import open_tcp
+from reachcheck.probes.timing import ms
 
 _MAX_SANS = 256
 _MAX_VALUE = 256
@@ -151,28 +153,21 @@ async def _attempt(
     timeout: float,
     connector: Connector | None = None,
 ) -> _Attempt:
+    opened = await open_tcp(address, port, timeout=timeout, connector=connector)
+    if opened.transport is None or opened.protocol is None:
+        return _Attempt(opened.elapsed_ms, tcp_error=opened.error)
+    transport, t1, tcp_ms = opened.transport, opened.connected_at, opened.elapsed_ms
     loop = asyncio.get_running_loop()
-    t0 = loop.time()
     try:
         async with asyncio.timeout(timeout):
-            # A bare Protocol (no StreamReader/StreamWriter pair): nothing is ever read here.
-            transport, protocol = await create_connection(
-                asyncio.Protocol, address, port, connector=connector
-            )
-    except Exception as exc:  # noqa: BLE001 - every failure becomes an observation
-        return _Attempt(_ms(loop.time() - t0), tcp_error=classify(exc))
-    t1 = loop.time()
-    tcp_ms = _ms(t1 - t0)
-    try:
-        async with asyncio.timeout(timeout):
-            tls = await loop.start_tls(transport, protocol, ctx, server_hostname=sni)
-        tls_ms = _ms(loop.time() - t1)
+            tls = await loop.start_tls(transport, opened.protocol, ctx, server_hostname=sni)
+        tls_ms = ms(loop.time() - t1)
         assert tls is not None  # None only for a transport that is closing
         transport = tls
         version, cipher, cert = tls_facts(tls.get_extra_info("ssl_object"))
         return _Attempt(tcp_ms, None, tls_ms, None, version, cipher, cert)
     except Exception as exc:  # noqa: BLE001
-        return _Attempt(tcp_ms, None, _ms(loop.time() - t1), classify(exc))
+        return _Attempt(tcp_ms, None, ms(loop.time() - t1), classify(exc))
     finally:
         transport.abort()
 
@@ -197,7 +192,7 @@ def _leaf(ssl_object: Any) -> CertInfo | None:
     if not der:
         return None
     return cert_from_der(
-        der, lambda: ssl_object.getpeercert() or _unverified_info(ssl_object) or _decode_der(der)
+        der, lambda: ssl_object.getpeercert() or decode_with_private_ssl(der, ssl_object)
     )
 
 
@@ -212,7 +207,7 @@ def cert_from_der(der: bytes, decode: Callable[[], dict[str, Any]] | None = None
         _cert_cache.move_to_end(sha256)
         return info
     try:
-        decoded = decode() if decode is not None else _decode_der(der)
+        decoded = decode() if decode is not None else decode_with_private_ssl(der)
     except Exception:  # noqa: BLE001
         decoded = {}
     info = _cert_info(sha256, decoded)
@@ -222,18 +217,21 @@ def cert_from_der(der: bytes, decode: Callable[[], dict[str, Any]] | None = None
     return info
 
 
-def _unverified_info(ssl_object: Any) -> dict[str, Any]:
-    # getpeercert() is {} under CERT_NONE; 3.11 has the decoder only on the private chain API.
+def decode_with_private_ssl(der: bytes, ssl_object: Any = None) -> dict[str, Any]:
+    """The stdlib's decoded dict (the shape of `getpeercert()`) of the DER leaf certificate
+    `der`, presented on `ssl_object`'s handshake if given: the ONLY use of private `ssl` APIs
+    in reachcheck (tests/probes/test_private_internals.py fails on a Python that breaks them).
+
+    Python 3.11 has no public decoder: `getpeercert()` is {} under CERT_NONE, so the leaf comes
+    from the presented chain (`SSLObject._sslobj.get_unverified_chain`, no copy), else from
+    `ssl._ssl._test_decode_cert`, which reads only from a file. Raises on garbage.
+    """
     inner = getattr(ssl_object, "_sslobj", None)
     get_chain = getattr(inner, "get_unverified_chain", None)
-    if get_chain is None:
-        return {}
-    chain = get_chain()
-    return dict(chain[0].get_info()) if chain else {}
-
-
-def _decode_der(der: bytes) -> dict[str, Any]:
-    # Last resort: the stdlib test decoder reads only from a file.
+    chain = get_chain() if get_chain is not None else None
+    decoded = dict(chain[0].get_info()) if chain else {}
+    if decoded:
+        return decoded
     fd, path = tempfile.mkstemp(suffix=".pem")
     try:
         with os.fdopen(fd, "w") as fh:
@@ -296,7 +294,3 @@ def _rfc3339(value: Any) -> str | None:
         return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     except (ValueError, OverflowError, OSError):
         return None
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)

@@ -21,7 +21,7 @@ import collections
 import contextlib
 import functools
 import gc
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sized
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sized
 from dataclasses import dataclass
 
 from reachcheck.config import Config
@@ -54,6 +54,13 @@ class RunSummary:
     total: int  # results delivered
     interrupted: bool  # `stop` cut the run short
     network_down: bool  # every result says the local network looks down
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], *, interrupted: bool = False) -> RunSummary:
+        """A summary from verdict counts alone, for what has no runner to sum it up: a report
+        of saved runs, an import, a run that a second Ctrl-C cut short."""
+        every = {v: 0 for v in VERDICTS} | dict(counts)
+        return cls(every, sum(counts.values()), interrupted, network_down=False)
 
 
 def looks_down(result: SiteResult) -> bool:

@@ -185,8 +185,19 @@ CASES = [
          control_server=ctrl_server(tcp_=(tcp(REAL), tcp(CDN_OTHER)),
                                     tls_=(hs(REAL, error="eof"), hs(CDN_OTHER, error="eof")))),
      "site_down", "confirmed", {"dns.inconsistent"}),
+    ("relay-fails-in-more-ways-outside",  # ours are among theirs: still down everywhere
+     obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
+         fetch(CDN_OTHER, ok=False, error="eof", tls_ok=False),
+         control_server=ctrl_server(tcp_=(tcp(REAL), tcp(CDN_OTHER, error="timeout")),
+                                    tls_=(hs(REAL, error="eof"),))),
+     "site_down", "confirmed", {"dns.inconsistent"}),
     ("relay-fails-differently-outside",
      obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
+         control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),))),
+     "inconclusive", "none", {"dns.inconsistent"}),
+    ("relay-fails-differently-outside-page-too",  # our eof twice (TLS, then the fetch)
+     obs(system(CDN_OTHER), control(REAL), tcp(CDN_OTHER), hs(CDN_OTHER, error="eof"),
+         fetch(CDN_OTHER, ok=False, error="eof", tls_ok=False),
          control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),))),
      "inconclusive", "none", {"dns.inconsistent"}),
     ("control-connects-but-never-fetched",  # a connect that worked is not "fails everywhere"
@@ -315,3 +326,22 @@ def test_control_cleartext_page_does_not_make_an_address_genuine() -> None:
     verified = obs(system(CDN_OTHER), control(REAL),
                    control_server=ctrl_server(http=fetch(CDN_OTHER)))
     assert CDN_OTHER in context.build(verified).genuine
+
+
+@pytest.mark.parametrize(("stages", "items", "summary"), [
+    (("dns", "tcp"), (tcp(REAL),), "TCP connects; TLS and HTTP not checked"),
+    # A handshake recorded without its connect (an imported measurement) still says TLS ran.
+    (("dns", "tls"), (hs(REAL),), "Verified TLS handshake; HTTP not checked"),
+    (("dns", "tcp", "tls"), (tcp(REAL), hs(REAL)), "Verified TLS handshake; HTTP not checked"),
+])
+def test_partial_runs_say_how_far_they_got(stages: tuple[str, ...], items: tuple[object, ...],
+                                           summary: str) -> None:
+    result = judge(dataclasses.replace(obs(system(REAL), control(REAL), *items),
+                                       stages_checked=stages))
+    assert (result.verdict, result.summary, result.anomalies) == ("accessible", summary, ())
+
+
+def test_failing_differently_names_our_failure_once() -> None:
+    (o,) = [c[1] for c in CASES if c[0] == "relay-fails-differently-outside-page-too"]
+    assert "the site fails here (eof) and from the control server, but differently (timeout)" \
+        in judge(o).reason  # type: ignore[arg-type]

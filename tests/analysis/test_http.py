@@ -114,3 +114,20 @@ def test_compare_follows_ooni(probe, expected) -> None:
 
 def test_compare_undecided_when_control_got_an_error() -> None:
     assert compare(fetch(REAL, status=200), fetch(REAL, status=503))[0] is None
+
+
+def _broken_redirect(status: int) -> Observations:
+    return obs(*BASE, tcp(REAL, port=80), dataclasses.replace(
+        fetch(REAL, url=HTTP_URL, ok=False, error="http_protocol"), status=status),
+        target=HTTP_URL, control_server=ctrl_server(http=GOOD))
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_every_redirect_status_with_a_broken_location_is_the_sites(status: int) -> None:
+    assert kinds(_broken_redirect(status)) == []
+
+
+@pytest.mark.parametrize("status", [300, 304, 305, 306, 309])
+def test_neighbouring_statuses_are_no_redirect(status: int) -> None:
+    # 300/304 carry no Location to follow; 305/306 are obsolete: a broken answer is an error.
+    assert kinds(_broken_redirect(status)) == ["http.error"]

@@ -111,3 +111,17 @@ def test_header_names_do_not_make_pages_the_same() -> None:
 def test_control_variance(again: HttpFetch | None, expected: str) -> None:
     ctrl = dataclasses.replace(ctrl_server(http=_page()), http_repeat=again)
     assert pages.variance(ctrl) == expected
+
+
+@pytest.mark.parametrize(("mine", "theirs", "expected"), [
+    (1, 1, False),  # one-byte bodies are bodies: the same length is the same page
+    (1, 10, True),  # ...and a ten times longer one is another page
+    (10, 1, True),
+    (0, 10, None),  # an empty body has no length to compare
+    (10, 0, None),
+])
+def test_the_shortest_bodies_still_compare_by_length(mine: int, theirs: int,
+                                                     expected: bool | None) -> None:
+    page = fetch(REAL, title="", length=mine, body="x" * mine)
+    ref = fetch(REAL, title="", length=theirs, body="y" * theirs)
+    assert pages.differs(page, ref) is expected

@@ -10,7 +10,8 @@ import dataclasses
 import hashlib
 
 from reachcheck.analysis import judge
-from reachcheck.model import HttpFetch, Observations
+from reachcheck.analysis.page_cluster import candidate_pages
+from reachcheck.model import HttpFetch, Observations, PageCluster
 from reachcheck.rejudge import observations_of
 from reachcheck.runner.clusters import PageClusters, whole_run
 from tests.analysis.builders import control, ctrl_server, fetch, system, tcp
@@ -123,3 +124,26 @@ def test_the_http_page_behind_failed_https_clusters_too() -> None:
     assert [a.kind for a in results[2].anomalies if a.kind == "http.blockpage"] == [
         "http.blockpage"]
     assert results[2].verdict in ("dns_blocked", "http_blocked")
+
+
+def test_the_sites_own_other_names_never_count_as_unrelated() -> None:
+    # a.test and c.test served the page; www.a.test is a.test's own: two unrelated sites in
+    # all, one short of a cluster, whatever order the names come in.
+    sites = [_site("a.test", "45.1.1.1"), _site("c.test", "45.1.1.2"),
+             _site("www.a.test", "45.1.1.3")]
+    assert _run(sites) == ["accessible"] * 3
+    # Twin: a third unrelated site makes the cluster.
+    sites.append(_site("d.test", "45.1.1.4"))
+    assert _run(sites) == ["accessible"] * 3 + ["http_blocked"]
+
+
+def test_a_saved_cluster_naming_the_site_itself_is_read_without_it() -> None:
+    # The runner lists only other sites, but a saved or imported file is data: a cluster that
+    # names the site's own domains counts the unrelated ones only.
+    page = _site("www.a.test", "45.1.1.3")
+    (key, *_) = candidate_pages(page)
+    saved = dataclasses.replace(page, page_clusters=(PageCluster(key, ("a.test", "c.test")),))
+    assert judge(saved).verdict == "accessible"
+    wider = dataclasses.replace(page, page_clusters=(PageCluster(key, ("a.test", "c.test",
+                                                                          "d.test")),))
+    assert judge(wider).verdict == "http_blocked"

@@ -11,7 +11,7 @@ import pytest
 from reachcheck.analysis import anomalies
 from reachcheck.analysis.context import is_public_name
 from reachcheck.analysis.fingerprints import _fp
-from reachcheck.model import Observations
+from reachcheck.model import DnsResponse, Observations
 from tests.analysis.builders import (
     CDN_OTHER,
     FORGED,
@@ -374,3 +374,47 @@ def test_an_nxdomain_carrying_the_real_address_is_still_a_lie() -> None:
             control(REAL))  # fmt: skip
     a = one_of(o, "dns.injection")
     assert a.detail.endswith(f"forged: {REAL}"), a.detail
+
+
+def test_injection_probe_nxdomain_for_a_name_with_nowhere_to_go() -> None:
+    # A dangling CNAME: the control says the name exists with no address. An NXDOMAIN from the
+    # injection probe's address then denies the user nothing: a transparent resolver told the
+    # truth, not a forger...
+    dangling = obs(query("system", resp(rcode="NXDOMAIN")), control(),
+                   query("injection", resp(rcode="NXDOMAIN")))
+    assert "dns.injection" not in kinds_of(dangling)
+    # ...while the same NXDOMAIN for a name the control resolves is forged.
+    real = obs(system(REAL), control(REAL), query("injection", resp(rcode="NXDOMAIN")),
+               *clean_https())
+    assert one_of(real, "dns.injection").resolvers == ("udp:10.9.9.9:53",)
+
+
+def _intercepted(*, raced: bool = False, injection_rcode: str = "NXDOMAIN") -> Observations:
+    """A network that intercepts DNS, as seen on our own build machines: every datagram to port
+    53, whatever the address, is answered by one local resolver (NXDOMAIN for a name that does
+    not exist), and DoH is cut by TLS interception (cert_hostname), so no control answers."""
+    def nx() -> DnsResponse:
+        return resp(rcode="NXDOMAIN")
+    qs = []
+    for qt in ("A", "AAAA"):
+        probe = (query("probe", nx(), resp(FORGED, ms=40), qtype=qt) if raced
+                 else query("probe", nx(), qtype=qt))
+        qs += [query("system", nx(), qtype=qt), probe,
+               query("probe", nx(), qtype=qt, resolver="udp:10.0.0.55:53"),
+               query("injection", resp(rcode=injection_rcode), qtype=qt),
+               query("control", qtype=qt, error="cert_hostname")]
+    return obs(*qs, target="coingeck0.com")
+
+
+def test_intercepted_dns_with_no_yardstick_is_no_injection() -> None:
+    # The injection probe's answer only shows that DNS is intercepted here: whether the
+    # NXDOMAIN lies is unknown without a control. It was a false "confirmed dns_blocked".
+    assert outcome(_intercepted()) == ("inconclusive", "none", [])
+
+
+@pytest.mark.parametrize(("raced", "injection_rcode"), [(True, "NXDOMAIN"), (False, "NOERROR")])
+def test_injection_unlike_the_other_answers_is_still_forged(raced: bool,
+                                                             injection_rcode: str) -> None:
+    # Twins: a resolver's query raced (two answers), or the injection probe's answer differs
+    # from what the resolvers got: an injector on the path, not one interceptor.
+    assert "dns.injection" in kinds_of(_intercepted(raced=raced, injection_rcode=injection_rcode))

@@ -4,6 +4,7 @@ the fact flips exactly one condition, with the exact outcome on both sides. Muta
 
 from __future__ import annotations
 
+from reachcheck.model import Observations, TlsHandshake
 from tests.analysis.builders import (
     CDN_OTHER,
     REAL,
@@ -153,3 +154,31 @@ def test_sni_filtering_detail_names_the_first_benign_name() -> None:
             hs(REAL, kind="benign", sni="b.example"), hs(REAL, error="reset"))  # fmt: skip
     assert one_of(o, "tls.sni_filtering").detail.endswith(
         "SNI a.example completed on the same address")
+
+
+def test_the_tls_comparison_leaves_our_tcp_failures_out() -> None:
+    # One connect to the address timed out, the retry connected, then the handshake was reset.
+    # The control server connected there and tried no handshake: nothing outside says how TLS
+    # fares, so the reset stays "likely". Counting our TCP timeout against the control's
+    # working connect would turn it into a "confirmed" TLS block on TCP evidence.
+    o = obs(system(REAL), control(REAL), tcp(REAL, error="timeout"), tcp(REAL),
+            hs(REAL, error="reset"), control_server=ctrl_server(tcp_=(tcp(REAL),)))
+    assert outcome(o) == ("tls_blocked", "likely", ["tcp.timeout", "tls.reset"])
+    # Twin: the control's own handshake there worked: now the TLS comparison confirms it.
+    both = obs(system(REAL), control(REAL), tcp(REAL, error="timeout"), tcp(REAL),
+               hs(REAL, error="reset"), control_server=ctrl_server(tcp_=(tcp(REAL),),
+                                                                   tls_=(hs(REAL),)))
+    assert outcome(both) == ("tls_blocked", "confirmed", ["tcp.timeout", "tls.reset"])
+
+
+def test_interception_on_an_ip_literal_the_control_server_verified() -> None:
+    # https://IP/: no DNS, so the address is both the literal and the one the control server
+    # verified; a certificate failing here is an interceptor's.
+    def literal(control_tls: tuple[TlsHandshake, ...]) -> Observations:
+        return obs(tcp(REAL), hs(REAL, error="cert_unknown_ca", sni=REAL, crt=cert()),
+                   target=REAL, control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=control_tls))
+    assert outcome(literal((hs(REAL, sni=REAL),))) == (
+        "tls_blocked", "confirmed", ["tls.cert_invalid"])
+    # Twin: the control server was shown the same certificate: the site's own.
+    same = hs(REAL, error="cert_unknown_ca", sni=REAL, crt=cert())
+    assert outcome(literal((same,)))[0] != "tls_blocked"

@@ -13,14 +13,8 @@ import pytest
 import reachcheck.runner
 from reachcheck.config import Config
 from reachcheck.model import SiteResult, Target
+from reachcheck.runner import RunSummary
 from tests.output.samples import make_result
-
-
-@dataclass
-class FakeSummary:
-    counts: dict[str, int]
-    interrupted: bool = False
-    network_down: bool = False
 
 
 @dataclass
@@ -38,7 +32,7 @@ class FakeRunner:
 
     async def __call__(self, targets: Iterable[Target], config: Config, *,
                        on_result: Callable[[SiteResult], None], on_progress: Any = None,
-                       stop: asyncio.Event | None = None) -> FakeSummary:
+                       stop: asyncio.Event | None = None) -> RunSummary:
         targets = list(targets)
         self.calls.append((targets, config))
         if self.reverse:
@@ -55,7 +49,7 @@ class FakeRunner:
             on_result(make_result(target.given, verdict))
             counts[verdict] += 1
         self.stop_seen = stop is not None and stop.is_set()
-        return FakeSummary(dict(counts), interrupted, self.network_down)
+        return RunSummary(dict(counts), sum(counts.values()), interrupted, self.network_down)
 
     @property
     def config(self) -> Config:

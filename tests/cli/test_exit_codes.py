@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from reachcheck.cli import exit_code
 from reachcheck.model import BLOCKED_VERDICTS, VERDICTS
-from tests.cli.conftest import FakeSummary
+from reachcheck.runner import RunSummary
 
 
 @pytest.mark.parametrize(
@@ -26,13 +26,13 @@ from tests.cli.conftest import FakeSummary
     ],
 )
 def test_exit_code_table(counts: dict[str, int], interrupted: bool, code: int) -> None:
-    assert exit_code(FakeSummary(counts, interrupted)) == code
+    assert exit_code(RunSummary.from_counts(counts, interrupted=interrupted)) == code
 
 
 @given(st.dictionaries(st.sampled_from(VERDICTS), st.integers(0, 5)), st.booleans(),
        st.booleans())
 def test_exit_code_properties(counts: dict[str, int], interrupted: bool, down: bool) -> None:
-    code = exit_code(FakeSummary(counts, interrupted, down))
+    code = exit_code(RunSummary(counts, sum(counts.values()), interrupted, down))
     blocked = any(counts.get(v) for v in BLOCKED_VERDICTS)
     if interrupted:
         assert code == 130
@@ -42,3 +42,10 @@ def test_exit_code_properties(counts: dict[str, int], interrupted: bool, down: b
         assert code == 3
     else:
         assert code == 0
+
+
+def test_a_summary_from_counts_alone_lists_every_verdict() -> None:
+    summary = RunSummary.from_counts({"dns_blocked": 2, "accessible": 1})
+    assert summary.counts == {**{v: 0 for v in VERDICTS}, "dns_blocked": 2, "accessible": 1}
+    assert (summary.total, summary.interrupted, summary.network_down) == (3, False, False)
+    assert RunSummary.from_counts({}, interrupted=True).interrupted

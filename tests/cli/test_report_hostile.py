@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from reachcheck import cli as cli_module
+from reachcheck import report_cli
 from reachcheck.cli import cli
 from reachcheck.output import (
     JsonWriter,
@@ -223,7 +223,7 @@ def test_table_is_bounded_but_counts_cover_all(
 ) -> None:
     saved = tmp_path / "run.json"
     write_document(saved, 5)
-    monkeypatch.setattr(cli_module, "REPORT_TABLE_ROWS", 3)
+    monkeypatch.setattr(report_cli, "REPORT_TABLE_ROWS", 3)
     result = invoke("report", str(saved))
     assert result.exit_code == 0
     assert "s2.test" in result.stdout and "s3.test" not in result.stdout

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from reachcheck.cli import cli
 from reachcheck.output import result_to_dict
-from reachcheck.runner.progress import format_counts
+from reachcheck.output.progress import format_counts
 from reachcheck.terminal import sanitize
 from tests.cli.conftest import FakeRunner
 from tests.cli.test_check import LOOPBACK

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from reachcheck.control.cli import control, parse_hostport, read_tokens
+from reachcheck.control.cli import control, read_tokens
 from tests.control.conftest import TOKEN, server_cert
 from tests.fakes.dns_server import FakeDnsServer, Rule
 from tests.fakes.http_server import HttpApp, Page
@@ -23,26 +23,6 @@ from tests.fakes.pki import default_pki
 from tests.fakes.tls_server import FakeServer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("127.0.0.1:8443", ("127.0.0.1", 8443)),
-        ("127.0.0.1", ("127.0.0.1", 53)),
-        ("[::1]:5353", ("::1", 5353)),
-        ("::1", ("::1", 53)),
-        ("localhost:80", ("localhost", 80)),
-    ],
-)
-def test_parse_hostport(text: str, expected: tuple[str, int]) -> None:
-    assert parse_hostport(text, 53) == expected
-
-
-@pytest.mark.parametrize("text", ["127.0.0.1:0", "127.0.0.1:99999", "[::1", ":80", "h:x"])
-def test_parse_hostport_rejects(text: str) -> None:
-    with pytest.raises(ValueError):
-        parse_hostport(text, 53)
 
 
 def test_read_tokens(tmp_path: Path) -> None:
@@ -64,6 +44,9 @@ def test_read_tokens(tmp_path: Path) -> None:
         ([], "needs --cert and --key"),
         (["--plain-http", "--cert", "{cert}"], "excludes"),
         (["--plain-http", "--resolver", "resolver.test"], "not an IP"),
+        (["--plain-http", "--resolver", "127.0.0.1:0"], "bad port in '127.0.0.1:0'"),
+        (["--plain-http", "--listen", "[::1"], "'[::1' is not HOST:PORT or [IPv6]:PORT"),
+        (["--plain-http", "--listen", "::1"], "no port in '::1'"),
         (["--plain-http", "--token-file", "{short}"], "16"),
         (["--plain-http", "--max-inflight", "0"], "max-inflight"),
     ],

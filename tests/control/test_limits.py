@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from reachcheck.control.limits import InflightGate, RateLimiter, retry_after
+from reachcheck.control.limits import ClientRequestLimiter, InflightGate, retry_after
 
 
 class Clock:
@@ -17,7 +17,7 @@ class Clock:
 
 def test_bucket_allows_a_burst_then_refuses_with_the_wait() -> None:
     clock = Clock()
-    limiter = RateLimiter(rate=2.0, burst=3, clock=clock)
+    limiter = ClientRequestLimiter(rate=2.0, burst=3, clock=clock)
     assert [limiter.acquire("a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert limiter.acquire("a") == pytest.approx(0.5)
     clock.now += 0.5  # one token back at 2/s
@@ -26,7 +26,7 @@ def test_bucket_allows_a_burst_then_refuses_with_the_wait() -> None:
 
 
 def test_buckets_are_per_client() -> None:
-    limiter = RateLimiter(rate=1.0, burst=1, clock=Clock())
+    limiter = ClientRequestLimiter(rate=1.0, burst=1, clock=Clock())
     assert limiter.acquire("a") == 0.0
     assert limiter.acquire("a") > 0
     assert limiter.acquire("b") == 0.0
@@ -34,14 +34,14 @@ def test_buckets_are_per_client() -> None:
 
 def test_bucket_never_refills_past_the_burst() -> None:
     clock = Clock()
-    limiter = RateLimiter(rate=1.0, burst=2, clock=clock)
+    limiter = ClientRequestLimiter(rate=1.0, burst=2, clock=clock)
     limiter.acquire("a")
     clock.now += 3600
     assert [limiter.acquire("a") for _ in range(3)][-1] > 0
 
 
 def test_client_table_is_bounded() -> None:
-    limiter = RateLimiter(rate=1.0, burst=1, max_clients=2, clock=Clock())
+    limiter = ClientRequestLimiter(rate=1.0, burst=1, max_clients=2, clock=Clock())
     for client in ("a", "b", "c"):
         limiter.acquire(client)
     # "a" was evicted (least recently seen), so it starts with a full bucket again.
@@ -65,6 +65,6 @@ def test_retry_after_is_whole_seconds(seconds: float, header: str) -> None:
 
 def test_bad_settings_are_rejected() -> None:
     with pytest.raises(ValueError):
-        RateLimiter(rate=0, burst=1)
+        ClientRequestLimiter(rate=0, burst=1)
     with pytest.raises(ValueError):
         InflightGate(0)

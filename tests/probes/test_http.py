@@ -309,3 +309,46 @@ def test_title_examples(body: bytes, ctype: str | None, title: str | None) -> No
 def test_gzip_decoder_roundtrip() -> None:
     data = b"hello " * 100
     assert hc.BodyDecoder("gzip").feed(gzip.compress(data), 10_000) == data
+
+
+class RefuseSome:
+    """An AddressPolicy that refuses the given addresses and records every one it was asked."""
+
+    def __init__(self, *refused: str) -> None:
+        self.refused = refused
+        self.asked: list[str] = []
+
+    def __call__(self, address: str) -> str | None:
+        self.asked.append(address)
+        return "refused by the test" if address in self.refused else None
+
+
+async def test_address_policy_refuses_the_first_hop(fake_server: FakeFactory,
+                                                    contexts: TlsContexts) -> None:
+    srv = fake_server(app=site_app())
+    policy = RefuseSome(LOOP)
+    prober = HttpProber(contexts, timeout=1, address_policy=policy)
+    fetch = await prober.fetch(srv.url("site.test"), "site.test", LOOP, resolve=Resolver())
+    assert not fetch.ok and fetch.error == "forbidden" and fetch.status is None
+    assert fetch.tls is None and fetch.redirects == ()
+    assert policy.asked == [LOOP] and srv.connections == 0  # nothing was sent
+
+
+async def test_address_policy_sees_every_redirect_hop(fake_server: FakeFactory,
+                                                      contexts: TlsContexts) -> None:
+    # An IP-literal Location skips `resolve`: the policy must still see its address.
+    inside = fake_server(app=site_app(), host="127.0.0.3")
+    location = f"https://127.0.0.3:{inside.port}/"
+    srv = fake_server(app=site_app(**{"/in": Redirect(location), "/out": Redirect("/")}))
+    policy = RefuseSome("127.0.0.3")
+    prober = HttpProber(contexts, timeout=1, address_policy=policy)
+    refused = await prober.fetch(srv.url("site.test", "/in"), "site.test", LOOP,
+                                 resolve=Resolver())
+    assert not refused.ok and refused.error == "forbidden" and refused.status is None
+    assert [(h.address, h.error) for h in refused.redirects] == [
+        (LOOP, None), ("127.0.0.3", "forbidden")]
+    assert inside.connections == 0
+    followed = await prober.fetch(srv.url("site.test", "/out"), "site.test", LOOP,
+                                  resolve=Resolver())
+    assert followed.ok and followed.title == "Site Home"
+    assert policy.asked == [LOOP, "127.0.0.3", LOOP, LOOP]

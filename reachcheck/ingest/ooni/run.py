@@ -23,7 +23,6 @@ from reachcheck.ingest.ooni.values import Malformed
 from reachcheck.model import VERDICTS, SiteResult
 from reachcheck.output import JsonlWriter, JsonWriter
 from reachcheck.output.table import Row, key_evidence
-from reachcheck.runner.progress import ProgressDisplay
 
 MAX_TABLE_ROWS = 1000  # rows kept for the table; the JSON/JSONL outputs hold every result
 
@@ -77,8 +76,10 @@ def map_item(item: Item) -> Mapped:
 
 def import_files(files: Iterable[str], *, json_writer: JsonWriter | None,
                  jsonl_writer: JsonlWriter | None, strict: bool, keep_rows: bool,
-                 progress: ProgressDisplay, on_malformed: Callable[[str], None]) -> ImportSummary:
-    """Judge every Web Connectivity measurement in `files`, streaming to the writers."""
+                 progress: Callable[[int, int | None, dict[str, int]], None],
+                 on_malformed: Callable[[str], None]) -> ImportSummary:
+    """Judge every Web Connectivity measurement in `files`, streaming to the writers;
+    `progress(judged, None, counts)` after each one (drawing it is the caller's business)."""
     counts: Counter[str] = Counter()
     summary = ImportSummary(counts={})
     skipped: Counter[str] = Counter()
@@ -106,7 +107,7 @@ def import_files(files: Iterable[str], *, json_writer: JsonWriter | None,
             summary.agreement.add(mapped.source, result.verdict)
             if keep_rows and len(summary.rows) < MAX_TABLE_ROWS:
                 summary.rows.append(row_of(result))
-            progress.update(summary.judged, None, counts)
+            progress(summary.judged, None, counts)
     except KeyboardInterrupt:
         summary.interrupted = True
     summary.counts = {v: counts[v] for v in VERDICTS if counts[v]}

@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from reachcheck.runner.progress import ProgressDisplay, format_counts
+from reachcheck.output.progress import ProgressDisplay, format_counts
 
 
 def test_counts_are_shown_in_verdict_order_without_zeros() -> None:
