@@ -22,7 +22,7 @@ from typing import Any
 from reachcheck.control.policy import refusal_reason
 from reachcheck.control.protocol import MeasureRequest, RequestError
 from reachcheck.model import ControlMeasurement, DnsQuery, HttpFetch, TcpConnect, TlsHandshake
-from reachcheck.probes.dns_udp import query_udp
+from reachcheck.probes.dns.udp import query_udp
 from reachcheck.probes.http import HttpProber, _Hop
 from reachcheck.probes.reach import connect_plan, fetch_address
 from reachcheck.probes.tls import TlsContexts

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Any, Literal
 
 from reachcheck.model import DnsQuery, DnsRole, Target
-from reachcheck.probes.dns_udp import DNS_ATTEMPTS, RETRY_BACKOFF
+from reachcheck.probes.dns.exchange import DNS_ATTEMPTS, RETRY_BACKOFF
 from reachcheck.runner.probeset import AnswerHook, DohLike, QType, QueryUdp, Server
 from reachcheck.runner.session import Session
 
@@ -106,7 +106,7 @@ def dns_jobs(
             ) -> DnsQuery:
                 return _failed(resolver, role, "udp", qname, qtype, ms, err)
 
-            # Every attempt may run its full timeout (see dns_udp.DNS_ATTEMPTS), plus pauses.
+            # Every attempt may run its full timeout (see exchange.DNS_ATTEMPTS), plus pauses.
             attempts = 1 if role == "injection" else DNS_ATTEMPTS
             backstop = attempts * t + (attempts - 1) * RETRY_BACKOFF * 2 + hold_on + 1.0
             jobs.append((role, functools.partial(_guard, session, server, call, backstop, failed)))

@@ -22,7 +22,7 @@ AnswerHook = Callable[[DnsQuery], None]
 
 
 class DohLike(Protocol):
-    """What the runner needs of a DoH client (`probes.dns_doh.DohClient`)."""
+    """What the runner needs of a DoH client (`probes.dns.doh.DohClient`)."""
 
     async def query(self, qname: str, qtype: QType) -> DnsQuery: ...
 
@@ -99,20 +99,21 @@ class ProbeSet:
 
 def default_probes() -> ProbeSet:
     """The real probes (reachcheck.probes.*)."""
-    from reachcheck.probes import dns_mux, dns_udp, route, tcp, tls
+    from reachcheck.probes import route, tcp, tls
+    from reachcheck.probes.dns import mux, resolvconf, udp
 
     build_query: Callable[[str, str], bytes] | None = None
     try:
-        from reachcheck.probes import dns_wire
+        from reachcheck.probes.dns import wire
 
-        build_query = dns_wire.build_query
+        build_query = wire.build_query
     except ImportError:
         pass
 
     def make_doh(server: DohServer, contexts: Any, config: Config) -> DohLike:
-        from reachcheck.probes import dns_doh  # h11/h2: loaded only by runs with a DoH control
+        from reachcheck.probes.dns import doh  # h11/h2: loaded only by runs with a DoH control
 
-        return dns_doh.DohClient(server.url, server.bootstrap, contexts.verified, config.timeout)
+        return doh.DohClient(server.url, server.bootstrap, contexts.verified, config.timeout)
 
     def make_http(contexts: Any, config: Config) -> HttpLike:
         from reachcheck.probes import http  # httpx: loaded only by runs that fetch pages
@@ -125,16 +126,16 @@ def default_probes() -> ProbeSet:
         )
 
     return ProbeSet(
-        query_udp=dns_udp.query_udp,
+        query_udp=udp.query_udp,
         tcp_connect=tcp.tcp_connect,
         tls_handshake=tls.tls_handshake,
-        system_nameservers=dns_udp.system_nameservers,
+        system_nameservers=resolvconf.system_nameservers,
         make_contexts=tls.TlsContexts.create,
         make_doh=make_doh,
         make_http=make_http,
         build_query=build_query,
         # The runner paces queries per resolver itself (config.rate), so the mux does not.
-        make_mux=lambda config, outstanding: dns_mux.UdpDnsMux(
+        make_mux=lambda config, outstanding: mux.UdpDnsMux(
             rate=None, max_outstanding=outstanding
         ),
         default_route_tun=route.default_route_tun,

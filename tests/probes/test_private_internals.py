@@ -6,7 +6,7 @@ that removes one fails here, loudly, instead of silently losing certificate fact
 - `SSLObject._sslobj.get_unverified_chain` (probes/tls.py `_unverified_info`): the presented
   certificate under CERT_NONE on Python 3.11 (3.13 has a public `get_unverified_chain`).
 - h2's `H2Connection.streams` / `_closed_streams` and hpack's `Encoder.header_table_size`
-  setter (probes/h2conn.py): the O(1) open-stream count and the memoised header block. The
+  setter (probes/dns/h2conn.py): the O(1) open-stream count and the memoised header block. The
   pyproject pins h2 and hpack below their next major version for the same reason.
 """
 
