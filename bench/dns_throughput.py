@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reachcheck.probes.dns_mux import UdpDnsMux  # noqa: E402
-from reachcheck.probes.dns_wire import build_query  # noqa: E402
+from reachcheck.probes.dns.mux import UdpDnsMux  # noqa: E402
+from reachcheck.probes.dns.wire import build_query  # noqa: E402
 
 
 async def scan(port: int, count: int, hold_on: float, qtypes: list[str], sockets: int,

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from reachcheck.probes.dns_doh import DohClient  # noqa: E402
+from reachcheck.probes.dns.doh import DohClient  # noqa: E402
 
 
 def cpu() -> float:

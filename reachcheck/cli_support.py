@@ -71,7 +71,7 @@ def pipe_guard(call: Callable[[], Any]) -> Any:
 
 def note_unreadable_system_resolver() -> None:
     """Say so when resolv.conf names no usable nameserver: the run silently lacks one."""
-    from reachcheck.probes.dns_udp import system_nameservers  # lazy: --help stays light
+    from reachcheck.probes.dns.resolvconf import system_nameservers  # lazy: --help stays light
 
     if not system_nameservers(RESOLV_CONF):
         click.echo(_("reachcheck: note: no nameserver could be read from {path}; this run "

@@ -54,7 +54,7 @@ def new_run_id(moment: dt.datetime) -> str:
 
 
 def _udp(servers: tuple[tuple[str, int], ...]) -> tuple[str, ...]:
-    # The spelling of probes.dns_udp.resolver_label (IPv6 in brackets), so DnsQuery.resolver
+    # The spelling of probes.dns.udp.resolver_label (IPv6 in brackets), so DnsQuery.resolver
     # can be matched; not imported from there, so the CLI starts without the probe stack.
     return tuple(f"udp:[{host}]:{port}" if ":" in host else f"udp:{host}:{port}"
                  for host, port in servers)
@@ -71,7 +71,7 @@ def vantage_of(config: Config, label: str | None,
         elif system_nameservers is not None:
             system = system_nameservers()
         else:
-            from reachcheck.probes.dns_udp import system_nameservers as from_resolv_conf
+            from reachcheck.probes.dns.resolvconf import system_nameservers as from_resolv_conf
 
             system = from_resolv_conf()
     return Vantage(

@@ -63,7 +63,7 @@ def _is_loopback(host: str) -> bool:
 
 def _resolvers(given: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
     if not given:
-        from reachcheck.probes.dns_udp import system_nameservers
+        from reachcheck.probes.dns.resolvconf import system_nameservers
 
         found = tuple(system_nameservers())
         if not found:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from reachcheck.control.policy import refusal_reason
 from reachcheck.control.protocol import MeasureRequest, RequestError
 from reachcheck.model import ControlMeasurement, DnsQuery, HttpFetch, TcpConnect, TlsHandshake
-from reachcheck.probes.dns_udp import query_udp
+from reachcheck.probes.dns.udp import query_udp
 from reachcheck.probes.http import HttpProber, allow_every_address
 from reachcheck.probes.reach import connect_plan, fetch_address
 from reachcheck.probes.timing import ms

@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from typing import Literal, Protocol
 
 from reachcheck.model import DnsQuery, DnsRole, Target
-from reachcheck.probes.dns_udp import DNS_ATTEMPTS, RETRY_BACKOFF
+from reachcheck.probes.dns.exchange import DNS_ATTEMPTS, RETRY_BACKOFF
 from reachcheck.runner.limits import RateLimiter
 from reachcheck.runner.probeset import (
     AnswerHook,
@@ -162,7 +162,7 @@ def dns_jobs(
             ) -> DnsQuery:
                 return _failed(resolver, role, "udp", qname, qtype, ms, err)
 
-            # Every attempt may run its full timeout (see dns_udp.DNS_ATTEMPTS), plus pauses.
+            # Every attempt may run its full timeout (see exchange.DNS_ATTEMPTS), plus pauses.
             attempts = 1 if role == "injection" else DNS_ATTEMPTS
             backstop = attempts * t + (attempts - 1) * RETRY_BACKOFF * 2 + hold_on + 1.0
             jobs.append((role, functools.partial(_guard, resolvers, server, call, backstop,

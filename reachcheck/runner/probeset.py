@@ -36,7 +36,7 @@ AnswerHook = Callable[[DnsQuery], None]
 
 
 class DohLike(Protocol):
-    """What the runner needs of a DoH client (`probes.dns_doh.DohClient`)."""
+    """What the runner needs of a DoH client (`probes.dns.doh.DohClient`)."""
 
     async def query(self, qname: str, qtype: QType) -> DnsQuery: ...
 
@@ -54,7 +54,7 @@ class HttpLike(Protocol):
 
 
 class QueryUdp(Protocol):
-    """`probes.dns_udp.query_udp`, or a mux's `query`."""
+    """`probes.dns.udp.query_udp`, or a mux's `query`."""
 
     async def __call__(
         self,
@@ -91,7 +91,7 @@ class TlsHandshakeFn(Protocol):
 
 
 class SubmittedQuery(Protocol):
-    """A query a mux started without a task (`probes.dns_mux.MuxQuery`)."""
+    """A query a mux started without a task (`probes.dns.mux.MuxQuery`)."""
 
     role: DnsRole
     on_answer: AnswerHook | None  # called once with the accepted answer (hold-on running)
@@ -106,7 +106,7 @@ class SubmittedQuery(Protocol):
 
 
 class Mux(Protocol):
-    """A shared-socket UDP multiplexer for DNS-only scans (`probes.dns_mux.UdpDnsMux`)."""
+    """A shared-socket UDP multiplexer for DNS-only scans (`probes.dns.mux.UdpDnsMux`)."""
 
     async def open(self, servers: Iterable[Server]) -> None: ...
 
@@ -185,20 +185,21 @@ class ProbeSet:
 
 def default_probes() -> ProbeSet:
     """The real probes (reachcheck.probes.*)."""
-    from reachcheck.probes import dns_mux, dns_udp, route, tcp, tls
+    from reachcheck.probes import route, tcp, tls
+    from reachcheck.probes.dns import mux, resolvconf, udp
 
     build_query: Callable[[str, str], bytes] | None = None
     try:
-        from reachcheck.probes import dns_wire
+        from reachcheck.probes.dns import wire
 
-        build_query = dns_wire.build_query
+        build_query = wire.build_query
     except ImportError:
         pass
 
     def make_doh(server: DohServer, contexts: TlsContexts, config: Config) -> DohLike:
-        from reachcheck.probes import dns_doh  # h11/h2: loaded only by runs with a DoH control
+        from reachcheck.probes.dns import doh  # h11/h2: loaded only by runs with a DoH control
 
-        return dns_doh.DohClient(server.url, server.bootstrap, contexts.verified, config.timeout)
+        return doh.DohClient(server.url, server.bootstrap, contexts.verified, config.timeout)
 
     def make_http(contexts: TlsContexts, config: Config) -> HttpLike:
         from reachcheck.probes import http  # httpx: loaded only by runs that fetch pages
@@ -224,16 +225,16 @@ def default_probes() -> ProbeSet:
         return ProxyVantage(config.via, contexts, config)  # paced by config.timeout itself
 
     return ProbeSet(
-        query_udp=dns_udp.query_udp,
+        query_udp=udp.query_udp,
         tcp_connect=tcp.tcp_connect,
         tls_handshake=tls.tls_handshake,
-        system_nameservers=dns_udp.system_nameservers,
+        system_nameservers=resolvconf.system_nameservers,
         make_contexts=tls.TlsContexts.create,
         make_doh=make_doh,
         make_http=make_http,
         build_query=build_query,
         # The runner paces queries per resolver itself (config.rate), so the mux does not.
-        make_mux=lambda config, outstanding: dns_mux.UdpDnsMux(
+        make_mux=lambda config, outstanding: mux.UdpDnsMux(
             rate=None, max_outstanding=outstanding
         ),
         default_route_tun=route.default_route_tun,

@@ -33,7 +33,7 @@ from reachcheck.model import (
     TcpConnect,
     TlsHandshake,
 )
-from reachcheck.probes.dns_doh import DohClient
+from reachcheck.probes.dns.doh import DohClient
 from reachcheck.probes.http import HttpProber
 from reachcheck.probes.proxy import (
     ProxyAuthFailed,

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reachcheck.probes.dns_mux import UdpDnsMux
-from reachcheck.probes.dns_udp import DNS_ATTEMPTS, MAX_RESPONSES
+from reachcheck.probes.dns.exchange import DNS_ATTEMPTS, MAX_RESPONSES
+from reachcheck.probes.dns.mux import UdpDnsMux
 from tests.fakes.dns_server import FakeDnsServer, Rule
 from tests.machine import require_ipv6_loopback
 

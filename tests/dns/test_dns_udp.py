@@ -1,4 +1,4 @@
-"""query_udp and system_nameservers against real UDP servers on loopback."""
+"""query_udp against real UDP servers on loopback."""
 
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from reachcheck.probes.dns_udp import (
-    MAX_RESPONSES,
-    query_udp,
-    resolver_label,
-    system_nameservers,
-    udp_error_name,
-)
-from reachcheck.probes.dns_wire import build_query, with_id
+from reachcheck.probes.dns.exchange import MAX_RESPONSES, udp_error_name
+from reachcheck.probes.dns.udp import query_udp, resolver_label
+from reachcheck.probes.dns.wire import build_query, with_id
 from tests.fakes.dns_server import FakeDnsServer, Rule
 from tests.machine import require_ipv6_loopback
 
@@ -290,28 +285,6 @@ def test_error_names() -> None:
 async def test_bad_query_type_is_a_programming_error(server: FakeDnsServer) -> None:
     with pytest.raises(ValueError):
         await ask(server, "ok.test", "MX")
-
-
-def test_system_nameservers_tolerates_junk(tmp_path) -> None:
-    conf = tmp_path / "resolv.conf"
-    conf.write_bytes(
-        b"# generated\n"
-        b"search lab.test\n"
-        b"nameserver 10.0.0.53 # the router\n"
-        b"nameserver not-an-ip\n"
-        b"nameserver\n"
-        b"; nameserver 10.0.0.99\n"
-        b"nameserver fe80::1%eth0\n"
-        b"nameserver 10.0.0.53\n"
-        b"\xff\xfe garbage line\n"
-        b"nameserver 10.0.0.54\n"
-        b"nameserver 10.0.0.55\n"
-        b"options ndots:2\n"
-    )
-    assert system_nameservers(str(conf)) == (
-        ("10.0.0.53", 53), ("fe80::1%eth0", 53), ("10.0.0.54", 53)
-    )
-    assert system_nameservers(str(tmp_path / "missing")) == ()
 
 
 def test_with_id_round_trip_for_the_fake_server_fixture(server: FakeDnsServer) -> None:

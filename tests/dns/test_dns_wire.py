@@ -16,12 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reachcheck.probes.dns_wire import (
+from reachcheck.probes.dns.wire import (
     RAW_CAP,
     build_query,
     parse_response,
     qname_labels,
-    response_from_wire,
     with_id,
 )
 
@@ -161,13 +160,15 @@ def test_not_an_answer_to_this_query_is_none() -> None:
 
 def test_model_conversion_keeps_capped_evidence() -> None:
     wire = make_response(addresses=("192.0.2.1",))
-    response = response_from_wire(wire, "example.test", "A", QID, 1.5)
-    assert response is not None
+    parsed = parse_response(wire, "example.test", "A", QID)
+    assert parsed is not None
+    response = parsed.to_model(wire, 1.5)
     assert response.arrived_ms == 1.5 and response.rcode == "NOERROR"
     assert base64.b64decode(response.raw_b64 or "") == wire
-    big = wire + b"\x00" * 3000  # trailing junk is tolerated, evidence is capped
-    response = response_from_wire(big, "example.test", "A", QID, 0.0)
-    assert response is not None
+    big = wire + b"\x00" * (RAW_CAP + 1000)  # trailing junk is tolerated, evidence is capped
+    parsed = parse_response(big, "example.test", "A", QID)
+    assert parsed is not None and parsed.ok
+    response = parsed.to_model(big, 0.0)
     assert len(base64.b64decode(response.raw_b64 or "")) == RAW_CAP
 
 

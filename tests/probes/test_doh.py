@@ -10,7 +10,8 @@ from typing import Any
 import dns.message
 import pytest
 
-from reachcheck.probes.dns_doh import DohClient
+from reachcheck.probes.dns.doh import DohClient
+from reachcheck.probes.dns.wire import RAW_CAP
 from reachcheck.probes.tls import TlsContexts
 from tests.fakes.doh_h2_server import DohH2Server
 from tests.fakes.doh_server import CONTENT_TYPE, DohApp
@@ -30,6 +31,7 @@ def doh_app() -> DohApp:
         "/status": Page("Oops", status=500),
         "/html": Page("Captive portal"),
         "/garbage": Page(body=b"\x00\x01garbage", content_type=CONTENT_TYPE),
+        "/big-garbage": Page(body=b"\x00\x01" + b"x" * 5000, content_type=CONTENT_TYPE),
         "/stall": Stall(),
         "/closed": Raw(b""),
     }
@@ -148,6 +150,20 @@ async def test_garbage_is_kept_as_malformed(fake_server: FakeFactory,
     (bad,) = result.responses
     assert bad.rcode == "MALFORMED" and bad.error
     assert base64.b64decode(bad.raw_b64 or "") == b"\x00\x01garbage"
+
+
+async def test_evidence_is_capped_as_for_udp(fake_server: FakeFactory,
+                                             contexts: TlsContexts) -> None:
+    # One conversion for UDP datagrams and DoH bodies: the same evidence cap.
+    srv = fake_server(app=doh_app())
+    doh = client(srv, contexts, path="/big-garbage")
+    try:
+        result = await doh.query("site.test", "A")
+    finally:
+        await doh.aclose()
+    (bad,) = result.responses
+    assert bad.rcode == "MALFORMED" and bad.error == "the response does not answer our question"
+    assert base64.b64decode(bad.raw_b64 or "") == (b"\x00\x01" + b"x" * 5000)[:RAW_CAP]
 
 
 @pytest.mark.parametrize(("mode", "error"), [("unknown_ca", "cert_unknown_ca"), ("reset", "reset")])

@@ -8,7 +8,7 @@ speed (at run time reachcheck degrades to a certificate's fingerprint alone; nev
   DER certificate when no handshake is at hand: failed verifications, OONI's data). Each path
   is driven on its own below, so a fallback from one to the other cannot hide a break.
 - h2's `H2Connection.streams` / `_closed_streams` and hpack's `Encoder.header_table_size`
-  setter (probes/h2conn.py): the O(1) open-stream count and the memoised header block. The
+  setter (probes/dns/h2conn.py): the O(1) open-stream count and the memoised header block. The
   pyproject pins h2 and hpack below their next major version for the same reason.
 """
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from reachcheck.probes.dns_doh import DohClient
+from reachcheck.probes.dns.doh import DohClient
 from reachcheck.probes.errors import classify
 from reachcheck.probes.http import HttpProber
 from reachcheck.probes.proxy import (

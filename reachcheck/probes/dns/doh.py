@@ -14,27 +14,27 @@ Rules:
    connection before its answer is sent once more on a new one. Every wait is bounded: the
    connect phase by `timeout` per bootstrap address, a request by `timeout`, the whole query by
    2 x `timeout` (the runner's own guard is 2 x timeout + 1 s).
-4. Answers are parsed with `dns_wire`'s fast parser; garbage is kept as MALFORMED evidence.
+4. Answers are parsed with `wire`'s fast parser; garbage is kept as MALFORMED evidence.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import ssl
 from typing import Literal
 from urllib.parse import urlsplit
 
 from reachcheck.model import DnsQuery, DnsResponse
 from reachcheck.probes.connector import Connector, create_connection
-from reachcheck.probes.dns_wire import build_query, parse_response
+from reachcheck.probes.dns.h1conn import CONTENT_TYPE, DohFailure, H1Connection, Response
+from reachcheck.probes.dns.h2conn import H2Connection
+from reachcheck.probes.dns.wire import ParsedResponse, build_query, parse_response
 from reachcheck.probes.errors import classify
-from reachcheck.probes.h1conn import CONTENT_TYPE, DohFailure, H1Connection, Response
-from reachcheck.probes.h2conn import H2Connection
+from reachcheck.probes.timing import ms
 
 __all__ = ["CONTENT_TYPE", "DohClient"]
 
-RAW_KEEP = 4096  # bytes of the answer kept as evidence
+NOT_OUR_QUESTION = "the response does not answer our question"
 H1_POOL = 8  # HTTP/1.1 connections per server (no multiplexing there)
 QType = Literal["A", "AAAA"]
 Conn = H1Connection | H2Connection
@@ -90,10 +90,10 @@ class DohClient:
             async with asyncio.timeout(2 * self._timeout):
                 response = await self._exchange(wire)
         except DohFailure as exc:
-            return self._query(qname, qtype, _ms(loop.time() - t0), error=exc.name)
+            return self._query(qname, qtype, ms(loop.time() - t0), error=exc.name)
         except Exception as exc:  # noqa: BLE001 - TimeoutError, and anything unforeseen
-            return self._query(qname, qtype, _ms(loop.time() - t0), error=classify(exc))
-        return self._parse(qname, qtype, _ms(loop.time() - t0), response)
+            return self._query(qname, qtype, ms(loop.time() - t0), error=classify(exc))
+        return self._parse(qname, qtype, ms(loop.time() - t0), response)
 
     # ------------------------------------------------------------------ requests
 
@@ -210,22 +210,12 @@ class DohClient:
             return self._query(qname, qtype, elapsed, error="http_status")
         if ctype.split(";", 1)[0].strip().lower() != CONTENT_TYPE:
             return self._query(qname, qtype, elapsed, error="http_content_type")
-        raw_b64 = base64.b64encode(body[:RAW_KEEP]).decode("ascii")
         parsed = parse_response(body, qname, qtype, 0)
-        if parsed is None or parsed.error is not None:
-            detail = "the response does not answer our question" if parsed is None else parsed.error
-            bad = DnsResponse(elapsed, "MALFORMED", error=detail, raw_b64=raw_b64)
-            return self._query(qname, qtype, elapsed, (bad,), error="dns_malformed")
-        answer = DnsResponse(
-            arrived_ms=elapsed,
-            rcode=parsed.rcode,
-            addresses=parsed.addresses,
-            cnames=parsed.cnames,
-            ttls=parsed.ttls,
-            has_opt=parsed.has_opt,
-            ede=parsed.ede,
-            raw_b64=raw_b64,
-        )
+        if parsed is None:  # the stream carries our answer or nothing: another one is garbage
+            parsed = ParsedResponse(0, "MALFORMED", error=NOT_OUR_QUESTION)
+        answer = parsed.to_model(body, elapsed)
+        if answer.error is not None:
+            return self._query(qname, qtype, elapsed, (answer,), error="dns_malformed")
         return self._query(qname, qtype, elapsed, (answer,), accepted=0)
 
     def _query(
@@ -299,7 +289,3 @@ def _alpn_context(base: ssl.SSLContext) -> ssl.SSLContext:
 def _consume(fut: asyncio.Future[H2Connection | None]) -> None:
     if not fut.cancelled():
         fut.exception()
-
-
-def _ms(seconds: float) -> float:
-    return round(seconds * 1000, 3)

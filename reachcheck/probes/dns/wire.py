@@ -1,4 +1,4 @@
-"""DNS wire helpers for the UDP probes: build a query once, parse answers fast and safely.
+"""DNS wire format: build a query once, parse answers fast and safely, convert to the model.
 
 Rules of this module:
 1. Pure functions: no sockets, no clocks. Input is bytes; output is values.
@@ -35,7 +35,10 @@ _OPT = 41
 _EDE = 15  # EDNS option code of Extended DNS Errors (RFC 8914)
 _CLASS_IN = 1
 
-RAW_CAP = 1232  # bytes of a datagram kept as evidence (the EDNS payload we advertise)
+# Bytes of a response kept as evidence, UDP datagram or DoH body alike. Every honest UDP answer
+# fits in the 1232 bytes our EDNS payload advertises; a DoH answer may be larger (HTTP has no
+# such limit). The cap only bounds what a hostile sender can add to the record.
+RAW_CAP = 4096
 _MAX_HOPS = 16  # compression pointers followed per name (dnspython's limit)
 _MAX_RECORDS = 1024  # records parsed per message: more is hostile, not DNS
 _MAX_KEPT = 64  # addresses / CNAMEs / EDE codes kept per response
@@ -148,7 +151,8 @@ class ParsedResponse:
         return self.error is None
 
     def to_model(self, wire: bytes, arrived_ms: float) -> DnsResponse:
-        """The model's `DnsResponse`, with the datagram (capped) kept as evidence."""
+        """The model's `DnsResponse`, with the message (capped) kept as evidence: the one
+        conversion of an answer, UDP datagram or DoH body."""
         return DnsResponse(
             arrived_ms=arrived_ms,
             rcode="MALFORMED" if self.error else self.rcode,
@@ -338,11 +342,3 @@ def _read_options(wire: bytes, off: int, end: int, ede: list[int]) -> None:
             if len(ede) < _MAX_KEPT:
                 ede.append(int.from_bytes(wire[off : off + 2], "big"))
         off += length
-
-
-def response_from_wire(
-    wire: bytes, qname: str, qtype: str, qid: int, arrived_ms: float
-) -> DnsResponse | None:
-    """`parse_response` straight to the model (None: not an answer to this query)."""
-    parsed = parse_response(wire, qname, qtype, qid)
-    return None if parsed is None else parsed.to_model(wire, arrived_ms)

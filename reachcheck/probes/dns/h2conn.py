@@ -27,8 +27,8 @@ import h2.exceptions
 import h2.settings
 import hpack
 
+from reachcheck.probes.dns.h1conn import CONTENT_TYPE, MAX_BODY, MAX_HEAD, DohFailure, Response
 from reachcheck.probes.errors import classify
-from reachcheck.probes.h1conn import CONTENT_TYPE, MAX_BODY, MAX_HEAD, DohFailure, Response
 
 # A server whose SETTINGS name no stream limit allows "unlimited" (RFC 9113); we still stay at
 # 100 (the minimum the RFC recommends servers allow) then, and never exceed MAX_STREAMS.

@@ -1,6 +1,6 @@
 """Many concurrent UDP DNS queries over a few shared sockets, for large DNS-only scans.
 
-Same contract as `dns_udp.query_udp` (hold-on, every response recorded, `accepted`), built on
+Same contract as `udp.query_udp` (hold-on, every response recorded, `accepted`), built on
 the same `Exchange` state machine, but queries share unconnected sockets and are matched by
 (socket, source address, query id): thousands of queries in flight cost a handful of file
 descriptors. An unconnected socket gets no ICMP port-unreachable, so a closed port reads as
@@ -17,17 +17,10 @@ from functools import partial
 from typing import Any
 
 from reachcheck.model import DnsQuery, DnsRole
-from reachcheck.probes.dns_udp import (
-    DNS_ATTEMPTS,
-    Exchange,
-    _check_qtype,
-    _failed,
-    _Timers,
-    random_id,
-    resolver_label,
-    sockaddr,
-)
-from reachcheck.probes.dns_wire import build_query
+from reachcheck.probes.dns.exchange import DNS_ATTEMPTS, Exchange, random_id
+from reachcheck.probes.dns.timers import Timers
+from reachcheck.probes.dns.udp import check_qtype, failed_query, resolver_label, sockaddr
+from reachcheck.probes.dns.wire import build_query
 
 _Key = tuple[int, tuple[str, int], int]  # (socket index, server (host, port), query id)
 
@@ -63,7 +56,7 @@ class UdpDnsMux:
     For DNS-only scans of thousands of names: a hold-on window W at R queries/s keeps R x W
     queries open, too many for one socket each. Responses are matched by (socket, source
     address, id) and then by question, exactly as `query_udp` does; each query keeps its own
-    timers, retransmit and hold-on window (on one shared loop timer, `_Timers`). Differences
+    timers, retransmit and hold-on window (on one shared loop timer, `Timers`). Differences
     from `query_udp`: an unconnected socket never learns of ICMP port-unreachable, so a closed
     port reads as "timeout", not "refused".
 
@@ -87,7 +80,7 @@ class UdpDnsMux:
         self._pending: dict[_Key, Exchange] = {}
         self._endpoints: dict[int, list[tuple[socket.socket, asyncio.DatagramTransport]]] = {}
         self._opening: dict[int, asyncio.Future[None]] = {}
-        self._timers: _Timers | None = None
+        self._timers: Timers | None = None
         self._turn = 0
         self._closed = False
 
@@ -239,7 +232,7 @@ class UdpDnsMux:
                 exchange.fail(exc)
 
         if self._timers is None:
-            self._timers = _Timers(asyncio.get_running_loop())
+            self._timers = Timers(asyncio.get_running_loop())
         exchange = Exchange(
             wire, qname, qtype, timeout=timeout, hold_on=hold_on, alloc_id=alloc_id, send=send,
             retransmit=role != "injection", timers=self._timers,
@@ -274,7 +267,7 @@ class UdpDnsMux:
         """
         if self._interval or self._closed:
             return None
-        _check_qtype(qtype)
+        check_qtype(qtype)
         family, addr = sockaddr(server)
         endpoints = self._endpoints.get(family)
         if endpoints is None:
@@ -298,7 +291,7 @@ class UdpDnsMux:
         on_answer: Callable[[DnsQuery], None] | None = None,
     ) -> DnsQuery:
         """Same contract as `query_udp` (but a closed port times out instead of "refused")."""
-        _check_qtype(qtype)
+        check_qtype(qtype)
         if self._closed:
             raise RuntimeError("UdpDnsMux is closed")
         wire = query_wire if query_wire is not None else build_query(qname, qtype)
@@ -307,7 +300,7 @@ class UdpDnsMux:
             family, addr = sockaddr(server)
             endpoints = await self._sockets(family)
         except OSError as exc:
-            return _failed(resolver, role, qname, qtype, exc)
+            return failed_query(resolver, role, qname, qtype, exc)
         exchange, key, index = self._exchange(
             endpoints, family, addr, wire, qname, qtype, role, timeout, hold_on
         )

@@ -1,29 +1,25 @@
-"""DNS over UDP with hold-on: keep listening after the first answer and record every response.
+"""One question to one server over UDP, with hold-on: keep listening after the first answer.
 
 An on-path injector cannot suppress the real answer, so a censored query usually draws a forged
 response first and the real one a little later. A stub resolver takes the first; we record all
 of them for a short window (`hold_on`) after the first well-formed one. `accepted` points at the
 response a stub resolver would have used.
 
-`query_udp` is the simple default path: one *connected* socket per query, so an ICMP
-port-unreachable arrives at once as ConnectionRefusedError (error "refused"). `dns_mux.UdpDnsMux`
-shares a few sockets among thousands of queries for large DNS-only scans.
+`Exchange` is the state machine (ids, retransmit, retry, hold-on, responses) shared by
+`udp.query_udp` (one connected socket) and `mux.UdpDnsMux` (shared sockets); it owns no socket.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
-import ipaddress
 import os
-import socket
-from collections.abc import Callable, Hashable
-from functools import lru_cache
-from typing import Any
+from collections.abc import Callable
 
 from reachcheck.model import DnsQuery, DnsResponse, DnsRole
-from reachcheck.probes.dns_wire import build_query, parse_response, with_id
+from reachcheck.probes.dns.timers import Timer, Timers
+from reachcheck.probes.dns.wire import parse_response, with_id
 from reachcheck.probes.errors import classify
+from reachcheck.probes.timing import ms
 
 MAX_RESPONSES = 16  # responses kept per query: enough for 1-3 injectors plus the real one
 # Malformed datagrams kept as evidence per query. Past this they are dropped, but the query keeps
@@ -35,29 +31,11 @@ MAX_MALFORMED = 4
 # resolver gets room; `DnsQuery.attempts` records how many were made.
 DNS_ATTEMPTS = 2
 RETRY_BACKOFF = 0.25  # seconds before the second attempt; doubles for each further one
-_MAXNS = 3  # glibc uses the first three nameservers only (resolv.h MAXNS)
 
 
 def udp_error_name(exc: BaseException) -> str:
     """Error name of a UDP socket failure (the one mapping lives in `errors.classify`)."""
     return classify(exc)
-
-
-def resolver_label(server: tuple[str, int]) -> str:
-    """`udp:IP:PORT`, with IPv6 in brackets: `udp:[::1]:53`."""
-    host, port = server
-    return f"udp:[{host}]:{port}" if ":" in host else f"udp:{host}:{port}"
-
-
-@lru_cache(maxsize=1024)
-def sockaddr(server: tuple[str, int]) -> tuple[int, tuple[Any, ...]]:
-    """(family, sockaddr) of a numeric server address; never does a DNS lookup (cached: a
-    scan asks the same few servers thousands of times)."""
-    host, port = server
-    family, _, _, _, addr = socket.getaddrinfo(
-        host, port, type=socket.SOCK_DGRAM, flags=socket.AI_NUMERICHOST
-    )[0]
-    return family, addr
 
 
 class _RandomIds:
@@ -81,81 +59,6 @@ class _RandomIds:
 random_id = _RandomIds()
 
 
-class _Timer:
-    """A timer of `_Timers` (cancel() is all a caller needs, like asyncio.TimerHandle)."""
-
-    __slots__ = ("when", "callback", "cancelled")
-
-    def __init__(self, when: float, callback: Callable[[], None]) -> None:
-        self.when, self.callback, self.cancelled = when, callback, False
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
-class _Timers:
-    """Many timers on one event-loop timer: FIFO lanes of non-decreasing deadlines.
-
-    A scan keeps thousands of exchanges open, each with a timer (retransmit, expiry, hold-on
-    end); on the loop's heap every one costs a handle and O(log n) Python comparisons, and
-    cancelled ones linger there. Timers of one lane (one kind of delay) are created in deadline
-    order, so a deque per lane is a priority queue; a timer out of order (a hold-on window cut
-    short by the timeout) goes to the loop. Callbacks run exactly as loop timers would, in
-    deadline order per lane.
-    """
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._lanes: dict[Hashable, collections.deque[_Timer]] = {}
-        self._handle: asyncio.TimerHandle | None = None
-        self._armed = float("inf")
-
-    def call_at(
-        self, when: float, callback: Callable[[], None], lane: Hashable
-    ) -> _Timer | asyncio.TimerHandle:
-        queue = self._lanes.get(lane)
-        if queue is None:
-            queue = self._lanes[lane] = collections.deque()
-        elif queue and queue[-1].when > when:
-            return self._loop.call_at(when, callback)
-        timer = _Timer(when, callback)
-        queue.append(timer)
-        if when < self._armed:
-            self._arm(when)
-        return timer
-
-    def _arm(self, when: float) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._armed = when
-        self._handle = self._loop.call_at(when, self._fire)
-
-    def _fire(self) -> None:
-        self._handle = None
-        self._armed = float("inf")
-        now = self._loop.time() + 1e-6  # the loop runs timers up to its clock resolution early
-        for queue in list(self._lanes.values()):
-            while queue and queue[0].when <= now:
-                timer = queue.popleft()
-                if not timer.cancelled:
-                    timer.callback()
-        nxt = float("inf")
-        for queue in self._lanes.values():
-            while queue and queue[0].cancelled:
-                queue.popleft()
-            if queue and queue[0].when < nxt:
-                nxt = queue[0].when
-        if nxt < self._armed:
-            self._arm(nxt)
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        self._handle = None
-        self._armed = float("inf")
-        self._lanes.clear()
-
-
 class Exchange:
     """The state of one question to one server: timers, retransmit, hold-on, responses.
 
@@ -175,7 +78,7 @@ class Exchange:
         alloc_id: Callable[[], int],
         send: Callable[[bytes], None],
         retransmit: bool = True,
-        timers: _Timers | None = None,
+        timers: Timers | None = None,
         attempts: int = 1,
     ) -> None:
         self.loop = asyncio.get_running_loop()
@@ -196,7 +99,7 @@ class Exchange:
         self._malformed = 0
         # One timer at a time (half-timeout retransmit, then expiry; or the hold-on end):
         # a big scan has thousands of exchanges open and each timer costs heap work.
-        self._timer: asyncio.TimerHandle | _Timer | None = None
+        self._timer: asyncio.TimerHandle | Timer | None = None
         self._timers = timers
         # Resend once at half the timeout when nothing usable came. Not to the injection probe:
         # nothing answers there, so a resend would only double its (large) share of the sends.
@@ -260,7 +163,7 @@ class Exchange:
             self._malformed += 1
             if self._malformed > MAX_MALFORMED:
                 return
-        self.responses.append(parsed.to_model(data, round((now - self.t0) * 1000, 3)))
+        self.responses.append(parsed.to_model(data, ms(now - self.t0)))
         if parsed.ok and self.accepted is None:
             self.accepted = len(self.responses) - 1
             self._locked = parsed.qid
@@ -320,7 +223,7 @@ class Exchange:
             elapsed = self.responses[self.accepted].arrived_ms
         else:  # (still running when asked early: the time so far)
             end = self.t_end if self.done.done() else self.loop.time()
-            elapsed = round((end - self.t0) * 1000, 3)
+            elapsed = ms(end - self.t0)
         return DnsQuery(
             resolver=resolver,
             role=role,
@@ -333,131 +236,4 @@ class Exchange:
             accepted=self.accepted,
             attempts=self.attempt,
         )
-
-
-class _Connected(asyncio.DatagramProtocol):
-    """Feeds one Exchange from a connected socket (only the server's datagrams arrive)."""
-
-    def __init__(self, exchange: Exchange) -> None:
-        self.exchange = exchange
-
-    def datagram_received(self, data: bytes, addr: object) -> None:
-        self.exchange.feed(data)
-
-    def error_received(self, exc: Exception) -> None:
-        self.exchange.fail(exc)
-
-
-def _failed(resolver: str, role: DnsRole, qname: str, qtype: str, exc: OSError) -> DnsQuery:
-    """The query could not even be sent (bad address, no route, no socket)."""
-    error = udp_error_name(exc)
-    return DnsQuery(resolver, role, "udp", qname, qtype, 0.0, error=error)  # type: ignore[arg-type]
-
-
-def _check_qtype(qtype: str) -> None:
-    if qtype not in ("A", "AAAA"):
-        raise ValueError(f"unsupported query type {qtype!r}")
-
-
-async def query_udp(
-    server: tuple[str, int],
-    qname: str,
-    qtype: str,
-    role: DnsRole,
-    *,
-    timeout: float,
-    hold_on: float,
-    query_wire: bytes | None = None,
-    on_answer: Callable[[DnsQuery], None] | None = None,
-    attempts: int = DNS_ATTEMPTS,
-) -> DnsQuery:
-    """Ask `server` (numeric IP, port) for (qname, qtype) over UDP and record every response.
-
-    Never raises for network failures: `error` is "timeout", "refused" (ICMP port unreachable,
-    seen at once thanks to the connected socket), "unreachable", "dns_malformed" (only garbage
-    came) or "error". `query_wire` is a prebuilt `build_query(qname, qtype)` (its id is
-    replaced), so big runs build each query once. `on_answer`, if given, is called once with
-    the query as it stands when the first well-formed response is accepted (the hold-on
-    window still running), or when the first attempt expired silent (nothing to act on; the
-    retry goes on): callers can act early, while the returned DnsQuery (after the window)
-    holds every response. A timeout is retried (up to `attempts` exchanges in all, with a
-    pause between them) before it counts.
-    """
-    _check_qtype(qtype)
-    wire = query_wire if query_wire is not None else build_query(qname, qtype)
-    loop = asyncio.get_running_loop()
-    resolver = resolver_label(server)
-    sock: socket.socket | None = None
-    transport: asyncio.DatagramTransport | None = None
-    exchange = Exchange(
-        wire,
-        qname,
-        qtype,
-        timeout=timeout,
-        hold_on=hold_on,
-        alloc_id=random_id,
-        send=lambda data: transport.sendto(data) if transport is not None else None,
-        retransmit=role != "injection",
-        # The injection probe runs no DNS service: its silence is the normal case.
-        attempts=attempts if role != "injection" else 1,
-    )
-    try:
-        family, addr = sockaddr(server)
-        sock = socket.socket(family, socket.SOCK_DGRAM)
-        sock.setblocking(False)
-        sock.connect(addr)  # UDP connect only sets the peer: no packet, no wait
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Connected(exchange), sock=sock)
-        sock = None  # the transport owns it now
-    except OSError as exc:
-        if sock is not None:
-            sock.close()
-        return _failed(resolver, role, qname, qtype, exc)
-    if on_answer is not None:
-        told = False
-
-        def tell() -> None:
-            # Once: at the accepted answer, or when the first attempt expired (the retry goes
-            # on; its answer is in the returned DnsQuery, but no caller waits for it).
-            nonlocal told
-            if not told:
-                told = True
-                on_answer(exchange.result(resolver, role))
-
-        exchange.on_answer = tell
-        exchange.on_retry = tell
-    try:
-        exchange.start()
-        await exchange.done
-    finally:
-        exchange.finish()  # cancels the timers when we are cancelled
-        transport.close()
-    return exchange.result(resolver, role)
-
-
-def system_nameservers(path: str = "/etc/resolv.conf") -> tuple[tuple[str, int], ...]:
-    """The nameservers of resolv.conf as (address, 53), in order, first three, deduplicated.
-
-    Tolerates junk: comments (`#`, `;`), unknown keywords and invalid addresses are skipped.
-    IPv6 link-local addresses keep their `%scope` (getaddrinfo understands it).
-    """
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
-    except OSError:
-        return ()
-    found: list[tuple[str, int]] = []
-    for line in lines:
-        words = line.split("#", 1)[0].split(";", 1)[0].split()
-        if len(words) < 2 or words[0] != "nameserver":
-            continue
-        address = words[1]
-        try:
-            ipaddress.ip_address(address)  # accepts IPv6 "%scope", rejects junk
-        except ValueError:
-            continue
-        if (address, 53) not in found:
-            found.append((address, 53))
-        if len(found) == _MAXNS:
-            break
-    return tuple(found)
 
