@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "reachcheck"
@@ -157,7 +158,8 @@ def test_no_module_over_400_lines() -> None:
 
 def package_rules() -> dict[str, tuple[str, ...]]:
     """Package -> the reachcheck modules/packages it may import, from the `May import:` line of
-    its `__init__` docstring (up to the next blank line; `nothing` = none)."""
+    its `__init__` docstring (a comma-separated list up to a remark in parentheses or the
+    sentence's end; `nothing` = none)."""
     rules: dict[str, tuple[str, ...]] = {}
     for init in sorted(ROOT.rglob("__init__.py")):
         name = module_name(init)
@@ -165,10 +167,11 @@ def package_rules() -> dict[str, tuple[str, ...]]:
             continue
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert MAY_IMPORT in doc, f"{name}: its docstring says no `{MAY_IMPORT}` rule"
-        text = doc.split(MAY_IMPORT, 1)[1].split("\n\n", 1)[0]
-        names = [w.strip(" .`\n") for w in text.replace("\n", " ").split(",")]
+        text = doc.split(MAY_IMPORT, 1)[1].split("\n\n", 1)[0].replace("\n", " ")
+        listed = re.split(r"\(|\.(?:\s|$)", text, maxsplit=1)[0]  # up to a remark or the end
+        names = [w.strip(" `") for w in listed.split(",")]
         rules[name] = tuple(n for n in names if n and n != "nothing")
-        assert all(n.startswith("reachcheck") for n in rules[name]), (name, rules[name])
+        assert all(re.fullmatch(r"reachcheck(\.\w+)*", n) for n in rules[name]), (name, names)
     return rules
 
 

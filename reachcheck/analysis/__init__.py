@@ -8,6 +8,9 @@ Rules of this package:
 3. A false "blocked" is the worst bug: later-stage failures count only on genuine addresses
    (control-given or TLS-validated), the truth a control gives is never evidence, and a bare
    failure with nothing to compare is inconclusive.
+
+May import: reachcheck.model (and the standard library minus IO: see rule 1). (Enforced by
+tests/test_layering.py.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 `reachcheck control serve` measures a site the way the probe does, from the server's network;
 `ControlClient` asks it during `reachcheck check --control URL`. The API is in `protocol.py`,
 the SSRF guard in `policy.py`, deployment in `DEPLOY.md`.
+
+May import: reachcheck.model, reachcheck.options, reachcheck.probes, reachcheck.runner.limits,
+reachcheck.strictjson, reachcheck.targets. (Enforced by tests/test_layering.py.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""Renderers: the human table, the JSON document and JSONL, plus the shipped JSON Schema."""
+"""Renderers: the human table, the JSON document and JSONL, plus the shipped JSON Schema.
+
+May import: reachcheck.config, reachcheck.i18n, reachcheck.model, reachcheck.probes.proxy,
+reachcheck.strictjson, reachcheck.terminal (the proxy URL parser keeps passwords out of the
+saved settings). (Enforced by tests/test_layering.py.)
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,10 @@ Rules:
    within about a second, and returns with `interrupted=True`; results already delivered
    through `on_result` are the partial output.
 One site's check lives in `site.py`, run-wide resources and limits in `session.py`/`limits.py`.
+
+May import: reachcheck.analysis, reachcheck.config, reachcheck.model, reachcheck.probes,
+reachcheck.control.client, reachcheck.vantage.proxy (the two outside views, built by
+`probeset.py` only). (Enforced by tests/test_layering.py.)
 """
 
 from __future__ import annotations

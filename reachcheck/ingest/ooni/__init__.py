@@ -5,6 +5,10 @@
 - `measurement` (with `dns`, `connect`, `http`, `control`): one measurement -> `Observations`
   and a `source` record.
 - `agreement`: OONI's verdict next to ours.
+
+May import: reachcheck.analysis, reachcheck.model, reachcheck.output,
+reachcheck.probes.http_content, reachcheck.probes.tls, reachcheck.targets. (Enforced by
+tests/test_layering.py.)
 """
 
 from reachcheck.ingest.ooni.measurement import Mapped, OtherTest, map_measurement
