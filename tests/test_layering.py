@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "reachcheck"
@@ -198,3 +200,11 @@ def test_rule_checker_catches_a_stray_import() -> None:
     graph = {"reachcheck.p.x": {"reachcheck.model", "reachcheck.q.y", "reachcheck.p.sub.z"}}
     rules = {"reachcheck.p": ("reachcheck.model",)}
     assert broken_rules(graph, rules) == ["reachcheck.p.x -> reachcheck.q.y"]
+
+
+def test_architecture_drawing_matches_the_code() -> None:
+    # ARCHITECTURE.md's module tree is generated from the modules' docstrings; a module added,
+    # moved or re-described without regenerating it fails here.
+    tool = ROOT.parent / "tools" / "architecture_tree.py"
+    proc = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
