@@ -439,6 +439,14 @@ class Lab:
         op = "-I" if blocked else "-D"
         in_ns(CENSOR, "iptables", op, "FORWARD", "-d", S.DOH_ADDR, "-j", "DROP")
 
+    def set_dns_intercepted(self, on: bool) -> None:
+        """Whole-network variant: the censor sends every DNS datagram from the client, whatever
+        its destination (the probe resolver abroad, the injection probe's silent address), to
+        the ISP resolver, which answers as that address (a network that intercepts DNS)."""
+        op = "-I" if on else "-D"
+        in_ns(CENSOR, "iptables", "-t", "nat", op, "PREROUTING", "-i", CENSOR_CIF, "-p", "udp",
+              "--dport", "53", "-j", "DNAT", "--to-destination", f"{S.ISP_RESOLVER}:53")
+
     def set_link(self, up: bool) -> None:
         """Whole-network variant: the client's only link down (its routes vanish with it)."""
         sh("ip", "-n", CLIENT, "link", "set", CLIENT_IF, "up" if up else "down")

@@ -3,7 +3,11 @@
 - control unreachable: the censor drops all traffic to the DoH resolver; reachcheck must judge
   on control-free evidence only (design §5) and never call a clean site blocked;
 - link down: the client's only link is down; everything fails at once -> inconclusive, exit 3,
-  and the run says the local network looks down.
+  and the run says the local network looks down;
+- DNS intercepted, control unreachable: every DNS datagram, whatever its address, is answered by
+  the ISP resolver (the injection probe's silent address too) and DoH is cut: an answer from the
+  injection probe then shows the interception, not a forgery, so a name that does not exist is
+  never "blocked" (our own build machines look like this).
 """
 
 from __future__ import annotations
@@ -76,3 +80,31 @@ def test_link_down(lab: netns.Lab) -> None:
         assert r["verdict"] not in BLOCKED_VERDICTS
     assert run.code == 3, run.stderr
     assert "network looks down" in run.stderr
+
+
+# Scenario -> verdicts allowed on a network that intercepts DNS, with no control answering.
+INTERCEPTED: dict[str, frozenset[str]] = {
+    "site-nxdomain": frozenset({"site_down", "inconclusive"}),
+    "dns-injection~twin": frozenset({"accessible"}),
+}
+
+
+@pytest.fixture(scope="module")
+def intercepted_run(lab: netns.Lab) -> Iterator[Run]:
+    lab.reset_residual()
+    lab.set_control_blocked(True)
+    lab.set_dns_intercepted(True)
+    try:
+        yield run_reachcheck(lab, [BY_NAME[n].target for n in INTERCEPTED])
+    finally:
+        lab.set_dns_intercepted(False)
+        lab.set_control_blocked(False)
+
+
+@pytest.mark.parametrize("name", sorted(INTERCEPTED))
+def test_dns_intercepted_without_control(name: str, intercepted_run: Run) -> None:
+    result = intercepted_run.by_domain[BY_NAME[name].domain]
+    probe = [q for q in result["dns"] if q["role"] == "injection"]
+    assert probe and all(q["responses"] for q in probe), "the variant must answer the probe"
+    assert result["verdict"] in INTERCEPTED[name], _explain(result)
+    assert "dns.injection" not in {a["kind"] for a in result["anomalies"]}, _explain(result)
