@@ -54,6 +54,7 @@ def test_blockpage_in_cleartext_is_direct_evidence() -> None:
     assert result.verdict == "http_blocked" and result.confidence == "confirmed"
     hit = next(a for a in result.anomalies if a.kind == "http.blockpage")
     assert "nat_mm_transportcomms_block" in hit.detail and hit.addresses == (SERVER,)
+    assert hit.confirmed  # a fingerprint is direct evidence, in the record too
     assert result.cleartext_fetches and observations_of(result).cleartext_fetches  # re-judgeable
 
 

@@ -134,3 +134,20 @@ def test_a_page_through_the_proxy_over_a_failed_handshake(target: str, expected:
     proxy = dataclasses.replace(ctrl_server(http=page), kind="proxy")
     assert vantage.reachable_via_proxy(obs(system(REAL), control(REAL), target=target,
                                            control_server=proxy)) is expected
+
+
+# ---- outside.fails_alike: our page failing counts among our failures
+
+
+def test_a_page_failing_like_the_control_makes_the_site_down() -> None:
+    # Our handshake verified, then the page was reset; the control server's handshake was reset
+    # there: the only failure we saw is the page's, and it is the control's kind.
+    o = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL),
+            fetch(REAL, ok=False, error="reset", tls_ok=True),
+            control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="reset"),)))
+    assert outcome(o) == ("site_down", "confirmed", ["http.reset"])
+    # Twin: the control's handshake stalled instead: not the same failure.
+    other = obs(system(REAL), control(REAL), tcp(REAL), hs(REAL),
+                fetch(REAL, ok=False, error="reset", tls_ok=True),
+                control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),)))
+    assert outcome(other) == ("inconclusive", "none", ["http.reset"])
