@@ -12,6 +12,9 @@
 # failure) at the lowest CPU priority. Prints every surviving mutant, the score and the run
 # time; tests/analysis/EQUIVALENT_MUTANTS.md explains the survivors that cannot be killed.
 # Set PYTHON to use another interpreter (default: .venv/bin/python, else python3).
+# EXCLUDE='"reachcheck/analysis/dns.py","reachcheck/analysis/http.py"' leaves those modules out,
+# so two runs with complementary EXCLUDE lists use both cores; `session.py merge` then joins
+# their kept sessions (KEEP_SESSION) for one score (`score.py`).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 py="${PYTHON:-$repo/.venv/bin/python}"
@@ -38,7 +41,7 @@ cat > cosmic-ray.toml <<TOML
 [cosmic-ray]
 module-path = "reachcheck/analysis"
 timeout = 60.0
-excluded-modules = []
+excluded-modules = [${EXCLUDE:-}]
 # -x: a killed mutant stops at its first failing test. The plugins the analysis tests do not
 # use stay unloaded: start-up is most of a run.
 test-command = "$py -m pytest -x -q -p no:cacheprovider -p no:hypothesispytest -p no:asyncio -p no:anyio tests/analysis"

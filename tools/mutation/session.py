@@ -5,6 +5,8 @@ turn a finished session into one that reruns only its surviving mutants.
 `python session.py rerun OLD NEW`: copy OLD to NEW without the survivors' results, so that
 `cosmic-ray exec` runs just those again (killed mutants stay killed: tests are only added). It
 refuses if the analysis code changed since OLD, since the mutants would no longer match it.
+`python session.py merge OUT PART...`: one session from the parts of a run split by module
+(`EXCLUDE=... run.sh` on each core), for one score; the parts must stamp the same code.
 """
 
 from __future__ import annotations
@@ -47,8 +49,30 @@ def rerun(old: str, new: str) -> int:
     return 0
 
 
+def merge(out: str, parts: list[str]) -> int:
+    shas = set()
+    for part in parts:
+        with sqlite3.connect(part) as db:
+            shas.add(db.execute("SELECT analysis_sha FROM reachcheck_meta").fetchone())
+    if len(shas) != 1:
+        print("the parts were made for different analysis code", file=sys.stderr)
+        return 2
+    shutil.copyfile(parts[0], out)
+    with sqlite3.connect(out) as db:
+        for i, part in enumerate(parts[1:]):
+            db.execute(f"ATTACH DATABASE ? AS p{i}", (part,))
+            for table in ("work_items", "mutation_specs", "work_results"):
+                db.execute(f"INSERT OR IGNORE INTO {table} SELECT * FROM p{i}.{table}")
+            db.commit()
+            db.execute(f"DETACH DATABASE p{i}")
+    print(f"merged {len(parts)} sessions into {out}")
+    return 0
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "stamp":
         stamp(sys.argv[2])
         sys.exit(0)
+    if sys.argv[1] == "merge":
+        sys.exit(merge(sys.argv[2], sys.argv[3:]))
     sys.exit(rerun(sys.argv[2], sys.argv[3]))
