@@ -151,3 +151,16 @@ def test_a_page_failing_like_the_control_makes_the_site_down() -> None:
                 fetch(REAL, ok=False, error="reset", tls_ok=True),
                 control_server=ctrl_server(tcp_=(tcp(REAL),), tls_=(hs(REAL, error="timeout"),)))
     assert outcome(other) == ("inconclusive", "none", ["http.reset"])
+
+
+def test_a_page_that_cannot_be_compared_does_not_differ_from_the_control() -> None:
+    # No title on either side and our body truncated: `differs` cannot tell (None), so the
+    # page is not shown to differ from the control's.
+    page = dataclasses.replace(fetch(REAL, title="", length=900), body_truncated=True)
+    ctrl = ControlMeasurement("https://control.lab.test", True, None,
+                              http=fetch(REAL, title="", length=5000))
+    assert pages.differs(page, ctrl.http) is None  # type: ignore[arg-type]
+    assert pages.differs_from_control(page, ctrl) is False
+    # Twin: comparable lengths far apart: it differs.
+    other = fetch(REAL, title="", length=900)
+    assert pages.differs_from_control(other, ctrl) is True
