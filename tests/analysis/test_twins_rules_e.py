@@ -11,9 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 
-from reachcheck.analysis import context, outside
-from tests.analysis.builders import REAL, control, ctrl_server, fetch, hs, obs, system, tcp
-from tests.analysis.twins import HTTP_URL, outcome
+from reachcheck.analysis import context, judge, outside, pages, survivor
+from reachcheck.model import Anomaly, PageCluster
+from tests.analysis.builders import (
+    REAL,
+    control,
+    ctrl_server,
+    fetch,
+    hs,
+    obs,
+    query,
+    resp,
+    system,
+    tcp,
+)  # fmt: skip
+from tests.analysis.twins import HTTP_URL, REAL3, outcome
 
 BIG = "151.101.66.10"  # sorts after REAL
 
@@ -75,8 +87,8 @@ def test_the_controls_handshake_on_another_address_says_nothing_here() -> None:
 
 def test_a_control_failing_two_ways_is_not_failing_the_same_way() -> None:
     def agreement(*theirs: str) -> str:
-        facts = context.build(obs(system(REAL), tcp(REAL, error="timeout"), control_server=ctrl_server(
-            dns=(control(REAL),), tcp_=tuple(tcp(REAL, error=e) for e in theirs))))
+        server = ctrl_server(dns=(control(REAL),), tcp_=tuple(tcp(REAL, error=e) for e in theirs))
+        facts = context.build(obs(system(REAL), tcp(REAL, error="timeout"), control_server=server))
         return outside.tcp_agreement(facts, (REAL, 443), "timeout")
     assert agreement("timeout", "refused") == "differs"
     assert agreement("timeout") == "same"
@@ -92,3 +104,70 @@ def test_a_handshake_error_named_cert_is_a_certificate_failure() -> None:
         return outside.tls_agreement(facts, (REAL, 443), mine)
     assert agreement("".join(["ce", "rt"])) == "differs"
     assert agreement("timeout") == "reached"
+
+
+def test_a_smaller_hash_is_not_the_same_page() -> None:
+    # Another title, a body of the same size, a hash that sorts before the reference's: not
+    # shown to be the same page (the size alone cannot tell).
+    ref = dataclasses.replace(fetch(REAL), body_sha256="22")
+    page = dataclasses.replace(fetch(REAL, title="Blocked Here Now"), body_sha256="11")
+    assert pages.differs(page, ref) is None
+    assert pages.differs(dataclasses.replace(page, body_sha256="22"), ref) is False
+
+
+def test_a_control_page_losing_its_title_varies() -> None:
+    # The control's two fetches: the same size, one with the title, one without: it varies.
+    first = dataclasses.replace(fetch(REAL, url=HTTP_URL, title=""), body_sha256="1")
+    again = dataclasses.replace(fetch(REAL, url=HTTP_URL), body_sha256="2")
+    assert pages.variance(dataclasses.replace(ctrl_server(http=first), http_repeat=again)) == (
+        "varies")
+    # Twin: both carry the title: stable (the sizes match).
+    same = dataclasses.replace(first, title=again.title)
+    assert pages.variance(dataclasses.replace(ctrl_server(http=same), http_repeat=again)) == (
+        "stable")
+
+
+def _every_resolver_says(control_addr: str) -> object:
+    return obs(query("system", resp(REAL, ms=0.5)), query("probe", resp(REAL, ms=0.5)),
+               query("injection", resp(REAL, ms=0.5)), control(control_addr), tcp(REAL))
+
+
+def test_the_controls_address_alone_makes_a_local_answer_truthful() -> None:
+    # Every resolver, the injection probe too, gave REAL (a normal TTL); nothing verified it,
+    # but the control resolved REAL as well: DNS is answered locally, with the truth.
+    r = judge(_every_resolver_says(REAL))
+    assert r.local_proxy is not None and "the real address" in r.local_proxy
+    assert (r.verdict, r.confidence, r.anomalies) == ("accessible", "likely", ())
+    # Twin: the control resolved another address: the injection probe's answer is forged.
+    twin = judge(_every_resolver_says(REAL3))
+    assert twin.local_proxy is None
+    assert (twin.verdict, twin.confidence) == ("dns_blocked", "confirmed")
+
+
+MY_TITLE = "title:cryptocurrency prices charts"
+
+
+def _clustered(*clusters: PageCluster) -> object:
+    o = obs(system(REAL), tcp(REAL, port=80), fetch(REAL, url=HTTP_URL),
+            fetch(REAL3, url=HTTP_URL, ok=False), target=HTTP_URL)
+    return dataclasses.replace(o, page_clusters=clusters)
+
+
+def test_a_cluster_after_an_unrelated_one_still_counts() -> None:
+    # The run saw two clusters; ours is the second. The blockpage evidence names only the
+    # address whose page arrived (the failed fetch of REAL3 served no page).
+    other = PageCluster("title:something else entirely", ("a.example", "b.example"))
+    mine = PageCluster(MY_TITLE, ("a.example", "b.example"))
+    r = judge(_clustered(other, mine))
+    assert [(a.kind, a.addresses) for a in r.anomalies] == [("http.same_page", (REAL,))]
+    assert (r.verdict, r.confidence) == ("accessible", "likely")
+    # Twin: only the unrelated cluster: no evidence at all.
+    twin = judge(_clustered(other))
+    assert (twin.verdict, twin.anomalies) == ("accessible", ())
+
+
+def test_a_survivor_note_needs_every_address_on_a_survivor() -> None:
+    tcp_a = Anomaly("tcp", "tcp.timeout", "timed out", (REAL, REAL3))
+    assert survivor.mark([tcp_a], frozenset({REAL})) == [tcp_a]
+    (marked,) = survivor.mark([tcp_a], frozenset({REAL, REAL3}))
+    assert survivor.NOTE in marked.detail and marked.confirmed is False
