@@ -18,6 +18,7 @@ from tests.analysis.builders import (
     control,
     ctrl_server,
     fetch,
+    hop,
     hs,
     obs,
     query,
@@ -171,3 +172,19 @@ def test_a_survivor_note_needs_every_address_on_a_survivor() -> None:
     assert survivor.mark([tcp_a], frozenset({REAL})) == [tcp_a]
     (marked,) = survivor.mark([tcp_a], frozenset({REAL, REAL3}))
     assert survivor.NOTE in marked.detail and marked.confirmed is False
+
+
+def _redirected_to_a_warning(status: int) -> object:
+    mine = fetch(REAL, url=HTTP_URL, status=status,
+                 redirects=(hop(HTTP_URL, "http://warning.isp.test/"),))
+    return obs(system(REAL), tcp(REAL, port=80), mine, target=HTTP_URL,
+               control_server=ctrl_server(dns=(control(REAL),), http=fetch(REAL, url=HTTP_URL)))
+
+
+def test_the_controls_page_with_a_higher_status_is_not_the_controls_page() -> None:
+    # Our fetch went through an offsite hop and ended on the control's page, but with 203
+    # where the control got 200: not the control's own ending, so the hop is reported.
+    assert outcome(_redirected_to_a_warning(203)) == (
+        "http_blocked", "likely", ["http.redirect_offsite", "http.status_diff"])
+    # Twin: the same page with the control's status: the site sends everyone there.
+    assert outcome(_redirected_to_a_warning(200)) == ("accessible", "confirmed", [])
