@@ -1,5 +1,7 @@
-"""Twins for a few more rules (http.py's redirect exemption and the control's status variance,
-outside.py's endpoint and failure-kind matching, pages.py's variance by status): pairs of
+"""Twins for a few more rules (http.py's redirect exemption, the control's status variance and
+redirect_offsite's "ends on the control's page"; outside.py's endpoint and failure-kind
+matching; pages.py's same-page and variance tests; localproxy.py's truthful local answer;
+page_cluster.py's cluster scan and addresses; survivor.mark's subset test): pairs of
 observations one fact apart, with the exact outcome on both sides. The mutation run
 (tools/mutation/run.sh) found each of them unpinned.
 
