@@ -1,0 +1,43 @@
+"""Twin cases for the last survivors of the final mutation run (batch B5): rules the mutation
+run found unpinned. Each pair is one fact apart, with the exact outcome on both sides: the
+first of several remembered triggers, the control's kind for the proxy view, a public range
+written with host bits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from reachcheck.analysis import judge
+from reachcheck.model import OwnTrigger
+from tests.analysis.builders import REAL, control, ctrl_server, fetch, hs, system, tcp
+from tests.analysis.builders import obs as observations
+
+
+def _trigger(age_s: float) -> OwnTrigger:
+    return OwnTrigger(REAL, 443, "2026-11-29T19:00:00Z", age_s, "www.coingecko.com", "reset",
+                      True)
+
+
+def _boxed() -> list[object]:
+    return [system(REAL), control(REAL), tcp(REAL),
+            hs(REAL, error="reset", kind="benign", residual=True)]
+
+
+def test_the_wait_is_counted_from_the_first_active_trigger() -> None:
+    o = observations(*_boxed())
+    one = judge(dataclasses.replace(o, own_triggers=(_trigger(42.0),)))
+    two = judge(dataclasses.replace(o, own_triggers=(_trigger(42.0), _trigger(100.0))))
+    for r in (one, two):
+        assert r.verdict == "inconclusive", r.reason
+        assert "42 s ago" in r.reason and "run again in about 138 s" in r.reason
+    later_first = judge(dataclasses.replace(o, own_triggers=(_trigger(100.0), _trigger(42.0))))
+    assert "run again in about 80 s" in later_first.reason
+
+
+def test_only_a_proxy_view_says_reachable_via_proxy() -> None:
+    local = [system(REAL), control(REAL), tcp(REAL, error="timeout")]
+    server = ctrl_server(dns=(control(REAL),), tcp_=(tcp(REAL),), tls_=(hs(REAL),),
+                         http=fetch(REAL))
+    proxy = dataclasses.replace(server, server="socks5://127.0.0.1:1080", kind="proxy")
+    assert judge(observations(*local, control_server=proxy)).reachable_via_proxy is True
+    assert judge(observations(*local, control_server=server)).reachable_via_proxy is None
