@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from reachcheck.analysis import judge
+from reachcheck.config import DEFAULT_FAKE_IP_POOLS
 from reachcheck.model import OwnTrigger
 from tests.analysis.builders import REAL, control, ctrl_server, fetch, hs, system, tcp
 from tests.analysis.builders import obs as observations
@@ -41,3 +42,13 @@ def test_only_a_proxy_view_says_reachable_via_proxy() -> None:
     proxy = dataclasses.replace(server, server="socks5://127.0.0.1:1080", kind="proxy")
     assert judge(observations(*local, control_server=proxy)).reachable_via_proxy is True
     assert judge(observations(*local, control_server=server)).reachable_via_proxy is None
+
+
+def test_a_public_range_with_host_bits_still_disables_the_pool() -> None:
+    """`--public-range` allows host bits (as bogons does): 198.18.1.1/15 is 198.18.0.0/15."""
+    o = observations(system("198.18.5.5"), control(REAL), tcp(REAL), hs(REAL, kind="benign"),
+                     fetch(REAL))
+    assert judge(o, fake_ip_pools=DEFAULT_FAKE_IP_POOLS).local_proxy is not None
+    for written in ("198.18.0.0/15", "198.18.1.1/15"):
+        lab = judge(o, fake_ip_pools=DEFAULT_FAKE_IP_POOLS, public_ranges=(written,))
+        assert lab.local_proxy is None
