@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from reachcheck.analysis import judge
+from reachcheck.analysis import context, judge, outside
 from reachcheck.config import DEFAULT_FAKE_IP_POOLS
 from reachcheck.model import OwnTrigger
 from tests.analysis.builders import REAL, control, ctrl_server, fetch, hs, system, tcp
@@ -52,3 +52,14 @@ def test_a_public_range_with_host_bits_still_disables_the_pool() -> None:
     for written in ("198.18.0.0/15", "198.18.1.1/15"):
         lab = judge(o, fake_ip_pools=DEFAULT_FAKE_IP_POOLS, public_ranges=(written,))
         assert lab.local_proxy is None
+
+
+def test_the_controls_connects_agree_only_when_all_fail_alike() -> None:
+    """No control handshake at the address: its failed connects are compared, all of them."""
+    def agreement(*theirs: object) -> str:
+        facts = context.build(observations(system(REAL), control(REAL), control_server=ctrl_server(
+            tcp_=theirs)))  # type: ignore[arg-type]
+        return outside.tls_agreement(facts, (REAL, 443), "timeout")
+
+    assert agreement(tcp(REAL, error="timeout"), tcp(REAL, error="timeout")) == "same"
+    assert agreement(tcp(REAL, error="timeout"), tcp(REAL, error="reset")) == "differs"
