@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from reachcheck.analysis import context, judge, outside
+from reachcheck.analysis import context, judge, outside, pages
 from reachcheck.config import DEFAULT_FAKE_IP_POOLS
 from reachcheck.model import OwnTrigger
 from tests.analysis.builders import REAL, control, ctrl_server, fetch, hs, system, tcp
@@ -63,3 +63,12 @@ def test_the_controls_connects_agree_only_when_all_fail_alike() -> None:
 
     assert agreement(tcp(REAL, error="timeout"), tcp(REAL, error="timeout")) == "same"
     assert agreement(tcp(REAL, error="timeout"), tcp(REAL, error="reset")) == "differs"
+
+
+def test_a_title_on_one_side_only_is_judged_by_size() -> None:
+    """Titles compare only when both pages have one: else the body size decides."""
+    untitled = dataclasses.replace(fetch(REAL, title=""), body_sha256=None)
+    titled = dataclasses.replace(fetch(REAL, title="Access Denied Blocked"), body_sha256=None)
+    assert pages.differs(untitled, untitled) is False
+    assert pages.differs(titled, untitled) is False  # same size: the same page
+    assert pages.differs(dataclasses.replace(titled, body_length=500), untitled) is True
