@@ -10,8 +10,20 @@ import dataclasses
 from reachcheck.analysis import context, judge, outside, pages
 from reachcheck.config import DEFAULT_FAKE_IP_POOLS
 from reachcheck.model import OwnTrigger
-from tests.analysis.builders import REAL, control, ctrl_server, fetch, hs, system, tcp
+from tests.analysis.builders import (
+    FORGED,
+    REAL,
+    control,
+    ctrl_server,
+    fetch,
+    hs,
+    query,
+    resp,
+    system,
+    tcp,
+)  # fmt: skip
 from tests.analysis.builders import obs as observations
+from tests.analysis.twins import outcome
 
 
 def _trigger(age_s: float) -> OwnTrigger:
@@ -72,3 +84,12 @@ def test_a_title_on_one_side_only_is_judged_by_size() -> None:
     assert pages.differs(untitled, untitled) is False
     assert pages.differs(titled, untitled) is False  # same size: the same page
     assert pages.differs(dataclasses.replace(titled, body_length=500), untitled) is True
+
+
+def test_only_resolvers_asked_the_same_type_must_answer_alike() -> None:
+    """No control: the injection probe's A answer, drawn alike by the system resolver's A
+    query, is an interceptor's. The system resolver's AAAA answer (empty) is another question
+    and does not count against it."""
+    alike = [query("injection", resp(FORGED)), system(FORGED)]
+    assert outcome(observations(*alike)) == ("inconclusive", "none", [])
+    assert outcome(observations(*alike, system(qtype="AAAA"))) == ("inconclusive", "none", [])
