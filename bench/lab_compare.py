@@ -104,7 +104,7 @@ def differences(old: Any, new: Any, path: str = "$") -> list[str]:
 
 
 def diff(old_dir: Path, new_dir: Path) -> int:
-    old = {p.name: p for p in old_dir.glob("*.json")}
+    old = {p.name: json.loads(p.read_text()) for p in old_dir.glob("*.json")}
     new = {p.name: p for p in new_dir.glob("*.json")}
     if not old:
         print(f"{old_dir}: no recorded runs", file=sys.stderr)
@@ -116,7 +116,7 @@ def diff(old_dir: Path, new_dir: Path) -> int:
             print(f"{name}: only in {'old' if name in old else 'new'}")
             bad += 1
             continue
-        a = normalise(json.loads(old[name].read_text()))
+        a = normalise(old[name])
         b = normalise(json.loads(new[name].read_text()), added)
         found = differences(a, b)
         if found:
@@ -124,8 +124,7 @@ def diff(old_dir: Path, new_dir: Path) -> int:
             print(f"{name}: {len(found)} difference(s)")
             for line in found[:8]:
                 print(f"  {line}")
-    results = sum(len((json.loads(p.read_text())["doc"] or {}).get("results", []))
-                  for p in old.values())
+    results = sum(len((doc["doc"] or {}).get("results", [])) for doc in old.values())
     print(f"{len(old)} runs ({results} results) compared: "
           f"{'identical apart from timings' if not bad else f'{bad} differ'}")
     for k, n in sorted(added.items()):
